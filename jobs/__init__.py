@@ -1,0 +1,1 @@
+"""spark-submit entry points, one per pipeline; each is also ``mining run <name>``."""
