@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 
-Step = Callable[[DataFrame, int], DataFrame]
+Step = Callable[[DataFrame, int, dict[str, Any] | None], DataFrame]
 Metrics = Callable[[DataFrame, DataFrame], DataFrame]
 
 
@@ -77,7 +77,9 @@ def iterate(
     initial
         Starting state (small block rows, typically).
     step
-        Builds the next state lazily from the previous one and the 1-based iteration number.
+        Builds the next state lazily from the previous one, the 1-based iteration number and
+        the previous iteration's metrics (``None`` at the start), so scalars computed by one
+        iteration's action feed the next step as literals instead of another aggregate.
     metrics
         One-row DataFrame of scalars from (previous, new); collected once per iteration.
     max_iter
@@ -107,7 +109,7 @@ def iterate(
         # A lazy local checkpoint: the new state's plan is a leaf from here on (a step that reads
         # the state k times would otherwise grow the plan k-fold per iteration), and the metrics
         # action below is what computes and stores it.
-        new = step(state, i).localCheckpoint(eager=False)
+        new = step(state, i, history[-1] if history else None).localCheckpoint(eager=False)
         row = metrics(state, new).first()  # the one action of this iteration
         values = row.asDict() if row is not None else {}
         values["iteration"], values["seconds"] = i, round(time.perf_counter() - t0, 4)

@@ -111,3 +111,95 @@ DATASET_PROFILE = T.StructType(
         T.StructField("entities", T.LongType(), nullable=False),
     ]
 )
+
+# --- the run log -------------------------------------------------------------------------------
+
+# One row per job run (mining.io.runs), one JSON file each under <warehouse>/runs/. `status` is
+# 'running' from the start until the job ends ('succeeded' or 'failed'); a job killed outright
+# stays 'running'. `config` is the masked parameter set as JSON text (get_json_object(config,
+# '$.beta')); `counts` holds each reader's counts (counts['edges']['quarantined']); a stage's
+# rows are `rows` when it counted one number, `row_counts` when it counted several.
+_COUNTS = T.MapType(T.StringType(), T.LongType())
+RUN_STAGE = T.StructType(
+    [
+        T.StructField("name", T.StringType(), nullable=False),
+        T.StructField("status", T.StringType(), nullable=False),
+        T.StructField("seconds", T.DoubleType(), nullable=True),
+        T.StructField("rows", T.LongType(), nullable=True),
+        T.StructField("row_counts", _COUNTS, nullable=True),
+    ]
+)
+RUNS = T.StructType(
+    [
+        T.StructField("run_id", T.StringType(), nullable=False),
+        T.StructField("job", T.StringType(), nullable=False),
+        T.StructField("status", T.StringType(), nullable=False),
+        T.StructField("started_at", T.TimestampType(), nullable=False),
+        T.StructField("finished_at", T.TimestampType(), nullable=True),
+        T.StructField("seconds", T.DoubleType(), nullable=True),
+        T.StructField("spark_version", T.StringType(), nullable=True),
+        T.StructField("config", T.StringType(), nullable=True),
+        T.StructField("inputs", T.ArrayType(T.StringType()), nullable=True),
+        T.StructField("counts", T.MapType(T.StringType(), _COUNTS), nullable=True),
+        T.StructField("stages", T.ArrayType(RUN_STAGE), nullable=True),
+        T.StructField("tables", T.ArrayType(T.StringType()), nullable=True),
+        T.StructField("error", T.StringType(), nullable=True),
+    ]
+)
+
+# --- link analysis ---------------------------------------------------------------------------
+
+# PageRank of a node (§5.1). `rank` sums to 1 over all nodes (networkx; GraphX sums to N).
+# Topic-sensitive runs add one `rank_<topic>` column per topic (§5.3), built by
+# `pagerank_schema`; string-id graphs add `name`.
+PAGERANK = T.StructType(
+    [
+        T.StructField("node", T.LongType(), nullable=False),
+        T.StructField("rank", T.DoubleType(), nullable=False),
+    ]
+)
+
+# One row per PageRank iteration. `l1_delta` = sum |r_new - r_old| (max over topic columns),
+# `dead_end_mass` = rank on dead ends before the step; block strategies add the exact
+# communication of the step's matrix-vector product (block rows and float entries moved).
+PAGERANK_ITERATIONS = T.StructType(
+    [
+        T.StructField("iteration", T.IntegerType(), nullable=False),
+        T.StructField("l1_delta", T.DoubleType(), nullable=False),
+        T.StructField("seconds", T.DoubleType(), nullable=True),
+        T.StructField("dead_end_mass", T.DoubleType(), nullable=True),
+        T.StructField("vector_rows", T.LongType(), nullable=True),
+        T.StructField("vector_entries", T.LongType(), nullable=True),
+        T.StructField("partial_rows", T.LongType(), nullable=True),
+        T.StructField("partial_entries", T.LongType(), nullable=True),
+        T.StructField("matrix_entries_moved", T.LongType(), nullable=True),
+    ]
+)
+
+# HITS (§5.5): hub and authority scores, each summing to 1.
+HITS = T.StructType(
+    [
+        T.StructField("node", T.LongType(), nullable=False),
+        T.StructField("hub", T.DoubleType(), nullable=False),
+        T.StructField("authority", T.DoubleType(), nullable=False),
+    ]
+)
+
+# Spam mass (§5.4.5): (rank - trust_rank) / rank; `suspect` when at least the threshold.
+SPAM_MASS = T.StructType(
+    [
+        T.StructField("node", T.LongType(), nullable=False),
+        T.StructField("rank", T.DoubleType(), nullable=False),
+        T.StructField("trust_rank", T.DoubleType(), nullable=False),
+        T.StructField("spam_mass", T.DoubleType(), nullable=False),
+        T.StructField("suspect", T.BooleanType(), nullable=False),
+    ]
+)
+
+# Product of a matrix-vector multiplication (§2.3): y_i for every i < n.
+VECTOR = T.StructType(
+    [
+        T.StructField("i", T.LongType(), nullable=False),
+        T.StructField("value", T.DoubleType(), nullable=False),
+    ]
+)

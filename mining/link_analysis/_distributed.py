@@ -27,9 +27,8 @@ from mining.link_analysis._multiply import COST_KEYS, multiply, reblock
 
 _METRICS = T.StructType([T.StructField("c", T.IntegerType(), False),
                          T.StructField("delta", T.DoubleType(), False),
-                         T.StructField("mass", T.DoubleType(), False)])
-_DEAD = T.StructType([T.StructField("c", T.IntegerType(), False),
-                      T.StructField("mass", T.DoubleType(), False)])
+                         T.StructField("mass", T.DoubleType(), False),
+                         T.StructField("next_mass", T.DoubleType(), False)])
 
 
 @dataclass
@@ -41,6 +40,7 @@ class Prepared:
     tiles: DataFrame
     dangling: DataFrame       # (blk, vals): 1.0 on dead ends, column blocking, one column
     teleport: DataFrame       # (blk, vals): row blocking, `columns` columns, each sums to 1
+    n_dangling: int = 0
     cached: list[DataFrame] = field(default_factory=list)
 
     def release(self) -> None:
@@ -70,13 +70,15 @@ def prepare(edges: DataFrame, teleport: DataFrame | None, layout_for: Any,
     tiles = _cache(build_tiles(entries, layout))
     dead = (index.join(out_w, index["node"] == out_w["src"], how="left")
             .where(F.col("out_w").isNull() | (F.col("out_w") <= 0))
-            .select(F.col("idx").alias("i"), F.lit(0).alias("c"), F.lit(1.0).alias("value")))
+            .select(F.col("idx").alias("i"), F.lit(0).alias("c"), F.lit(1.0).alias("value"))
+            .persist(StorageLevel.MEMORY_AND_DISK))
+    n_dangling = dead.count()
     one_col = Layout(layout.strategy, n, layout.p, layout.q, layout.chunks, 1)
     dangling = _cache(vector_blocks(dead, one_col, size=layout.bq, count=layout.q))
     tele = _teleport_entries(index, n, teleport)
     tele_blocks = _cache(vector_blocks(tele, layout, size=layout.bp, count=layout.p))
-    return Prepared(index, layout, tiles, dangling, tele_blocks,
-                    cached=[index, tiles, dangling, tele_blocks])
+    return Prepared(index, layout, tiles, dangling, tele_blocks, n_dangling,
+                    cached=[index, tiles, dangling, tele_blocks, dead])
 
 
 def _cache(df: DataFrame) -> DataFrame:
@@ -117,43 +119,26 @@ def _finalize(layout: Layout, beta: float):  # type: ignore[no-untyped-def]
     return run
 
 
-def _dead_mass(state: DataFrame, dangling: DataFrame, cols: int) -> DataFrame:
-    """One row ``dm``: array of the rank mass on dead ends, per column."""
+def make_step(prep: Prepared, beta: float, costs: list[Observation],
+              start_mass: list[float]):  # type: ignore[no-untyped-def]
+    """The iteration ``v' = beta (M v + d(v) p) + (1 - beta) p`` on blocks, lazily.
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            cs, ms = [], []
-            for r in range(batch.num_rows):
-                x = np.frombuffer(batch.column("vals")[r].as_py(), np.float64).reshape(-1, cols)
-                mask = np.frombuffer(batch.column("mask")[r].as_py(), np.float64) > 0
-                cs.extend(range(cols))
-                ms.extend(x[mask].sum(axis=0).tolist())
-            yield pa.RecordBatch.from_pydict({"c": cs, "mass": ms}, schema=_arrow_dead)
-
-    joined = state.join(dangling.withColumnRenamed("vals", "mask"), on="blk", how="inner")
-    per_col = joined.mapInArrow(run, _DEAD).groupBy("c").agg(F.sum("mass").alias("mass"))
-    return per_col.agg(F.sort_array(F.collect_list(F.struct("c", "mass"))).alias("s")).select(
-        F.col("s.mass").alias("dm"))
-
-
-_arrow_dead = pa.schema([("c", pa.int32(), False), ("mass", pa.float64(), False)])
-
-
-def make_step(prep: Prepared, beta: float, costs: list[Observation]):  # type: ignore[no-untyped-def]
-    """The iteration ``v' = beta (M v + d(v) p) + (1 - beta) p`` on blocks, lazily."""
+    ``d(v)``, the rank mass on dead ends, comes as a literal from the previous iteration's
+    metrics action (``next_dead_mass``), so a step adds no aggregate of its own.
+    """
     layout = prep.layout
     spark = prep.tiles.sparkSession
     all_i = spark.range(layout.p).select(F.col("id").cast("int").alias("I"))
 
-    def step(state: DataFrame, i: int) -> DataFrame:
-        obs = Observation(f"matvec_cost_{i}")
+    def step(state: DataFrame, i: int, last: dict[str, Any] | None) -> DataFrame:
+        obs = Observation(f"matvec_cost_{i}_{id(state)}")
         costs.append(obs)
+        dm = start_mass if last is None else list(last["next_dead_mass"])
         y = multiply(prep.tiles, state, layout, observation=obs)
-        dm = _dead_mass(state, prep.dangling, layout.columns)
         rows = (all_i.join(y.withColumnRenamed("vals", "y"), on="I", how="left")
                 .join(prep.teleport.select(F.col("blk").alias("I"), F.col("vals").alias("p")),
                       on="I", how="inner")
-                .crossJoin(F.broadcast(dm)))
+                .select("I", "y", "p", F.array(*[F.lit(float(x)) for x in dm]).alias("dm")))
         new = rows.mapInArrow(_finalize(layout, beta), "I int, vals binary")
         return reblock(new, layout)
 
@@ -161,35 +146,39 @@ def make_step(prep: Prepared, beta: float, costs: list[Observation]):  # type: i
 
 
 def metrics(layout: Layout, dangling: DataFrame):  # type: ignore[no-untyped-def]
-    """Convergence scalars of one iteration: max-over-columns L1 change and dead-end mass."""
+    """One aggregate per iteration: L1 change, dead-end mass before and after the step."""
     cols = layout.columns
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            cs, ds, ms = [], [], []
+            out: dict[str, list[Any]] = {"c": [], "delta": [], "mass": [], "next_mass": []}
             for r in range(batch.num_rows):
                 new = np.frombuffer(batch.column("new")[r].as_py(), np.float64).reshape(-1, cols)
                 old = np.frombuffer(batch.column("old")[r].as_py(), np.float64).reshape(-1, cols)
                 mask = np.frombuffer(batch.column("mask")[r].as_py(), np.float64) > 0
-                cs.extend(range(cols))
-                ds.extend(np.abs(new - old).sum(axis=0).tolist())
-                ms.extend(old[mask].sum(axis=0).tolist())
-            yield pa.RecordBatch.from_pydict({"c": cs, "delta": ds, "mass": ms},
-                                             schema=_arrow_metrics)
+                out["c"].extend(range(cols))
+                out["delta"].extend(np.abs(new - old).sum(axis=0).tolist())
+                out["mass"].extend(old[mask].sum(axis=0).tolist())
+                out["next_mass"].extend(new[mask].sum(axis=0).tolist())
+            yield pa.RecordBatch.from_pydict(out, schema=_arrow_metrics)
 
     def compute(old: DataFrame, new: DataFrame) -> DataFrame:
         joined = (new.withColumnRenamed("vals", "new")
                   .join(old.withColumnRenamed("vals", "old"), on="blk", how="inner")
                   .join(dangling.withColumnRenamed("vals", "mask"), on="blk", how="inner"))
         per_col = joined.mapInArrow(run, _METRICS).groupBy("c").agg(
-            F.sum("delta").alias("delta"), F.sum("mass").alias("mass"))
-        return per_col.agg(F.max("delta").alias("l1_delta"), F.max("mass").alias("dead_end_mass"))
+            F.sum("delta").alias("delta"), F.sum("mass").alias("mass"),
+            F.sum("next_mass").alias("next_mass"))
+        return per_col.agg(
+            F.max("delta").alias("l1_delta"), F.max("mass").alias("dead_end_mass"),
+            F.sort_array(F.collect_list(F.struct("c", "next_mass"))).getField("next_mass")
+            .alias("next_dead_mass"))
 
     return compute
 
 
 _arrow_metrics = pa.schema([("c", pa.int32(), False), ("delta", pa.float64(), False),
-                            ("mass", pa.float64(), False)])
+                            ("mass", pa.float64(), False), ("next_mass", pa.float64(), False)])
 
 
 def power_iterate(prep: Prepared, *, beta: float, max_iter: int, tol: float,
@@ -201,11 +190,15 @@ def power_iterate(prep: Prepared, *, beta: float, max_iter: int, tol: float,
                             value=1.0 / max(layout.n, 1))
     costs: list[Observation] = []
     threshold = layout.n * tol
-    result = iterate(start, make_step(prep, beta, costs), metrics(layout, prep.dangling),
+    start_mass = [prep.n_dangling / max(layout.n, 1)] * layout.columns
+    result = iterate(start, make_step(prep, beta, costs, start_mass),
+                     metrics(layout, prep.dangling),
                      max_iter=max_iter, converged=lambda m: m["l1_delta"] < threshold,
                      checkpoint_interval=checkpoint_interval,
                      reliable_checkpoint=reliable_checkpoint, store=store, name="pagerank")
     cost_rows = [{k: int(obs.get.get(k) or 0) for k in COST_KEYS} for obs in costs]
+    for h in result.history:
+        h.pop("next_dead_mass", None)
     return result.state, result, cost_rows
 
 

@@ -1,0 +1,53 @@
+"""Plots written as PNG files (matplotlib's Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def convergence_plot(history: Sequence[dict[str, Any]], path: str | Path, *,
+                     title: str = "PageRank convergence", tol_line: float | None = None) -> Path:
+    """Plot the L1 change per iteration (log scale) to ``path`` (written atomically).
+
+    Parameters
+    ----------
+    history
+        Dicts with ``iteration`` and ``l1_delta`` (as ``PageRankResult.history``).
+    path
+        PNG file to write; parent directories are created.
+    title
+        Figure title.
+    tol_line
+        Draw the stopping threshold (``N * tol``) as a horizontal line.
+
+    Returns
+    -------
+    Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    its = [h["iteration"] for h in history]
+    deltas = [max(float(h["l1_delta"]), 1e-300) for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.semilogy(its, deltas, marker="o", markersize=3, label="L1 change")
+    if tol_line:
+        ax.axhline(tol_line, color="grey", linestyle="--", label="N·tol")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("L1 change (log)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out
