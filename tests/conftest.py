@@ -66,16 +66,18 @@ def spark(request: pytest.FixtureRequest, tmp_root: Path) -> Iterator[object]:
         "spark.driver.memory": "3g",
     }
     server = None
-    if remote == "auto":
-        from spark_servers import ConnectServer
+    try:
+        if remote == "auto":
+            from spark_servers import ConnectServer
 
-        server = ConnectServer(tmp_root / "connect").start()
-        remote = server.url
-    session = build_session("mining-tests", master="local[2]", remote=remote, conf=conf)
-    yield session
-    session.stop()
-    if server is not None:
-        server.stop()
+            server = ConnectServer(tmp_root / "connect").start()
+            remote = server.url
+        session = build_session("mining-tests", master="local[2]", remote=remote, conf=conf)
+        yield session
+        session.stop()
+    finally:  # a failed session start must not leave a Connect server behind
+        if server is not None:
+            server.stop()
 
 
 @pytest.fixture(scope="session")

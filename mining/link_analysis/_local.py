@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -42,6 +42,7 @@ SOLVED = T.StructType(
         T.StructField("seconds", T.DoubleType(), True),
         T.StructField("dead_end_mass", T.DoubleType(), True),
         T.StructField("message", T.StringType(), True),
+        T.StructField("count", T.LongType(), True),
     ]
 )
 
@@ -68,6 +69,7 @@ class Solution:
     history: list[tuple[int, float, float, float]]
     converged: bool = True
     error: str | None = None
+    n_edges: int = 0
 
 
 @dataclass
@@ -78,6 +80,15 @@ class LocalRun:
     history: list[tuple[int, float, float, float]]
     n_nodes: int
     converged: bool
+    n_edges: int
+
+
+class TooBig(Exception):
+    """The graph has more edges than the single-task limit; use a block strategy."""
+
+    def __init__(self, edges: int) -> None:
+        super().__init__(f"{edges} edges")
+        self.edges = edges
 
 
 Solver = Callable[[GraphArrays], Solution]
@@ -110,15 +121,20 @@ _PACKED_ARROW = pa.schema(
 )
 
 
-def _unpack(batches: Iterator[pa.RecordBatch]) -> GraphArrays:
+def _unpack(batches: Iterator[pa.RecordBatch], max_edges: int | None) -> GraphArrays:
     parts: dict[str, list[list[bytes]]] = {"e": [[], [], []], "n": [[], [], []],
                                            "t": [[], [], []]}
+    edges = 0
     for batch in batches:
         kinds = batch.column("kind").to_pylist()
         cols = [batch.column(c).to_pylist() for c in ("a", "b", "c")]
         for row, kind in enumerate(kinds):
             for j in range(3):
                 parts[kind][j].append(cols[j][row])
+            if kind == "e":
+                edges += len(cols[0][row]) // 8
+        if max_edges is not None and edges > max_edges:
+            raise TooBig(edges)
 
     def arr(kind: str, j: int) -> np.ndarray:
         dtype = np.float64 if j == 2 else np.int64
@@ -136,7 +152,7 @@ def _emit(sol: Solution) -> Iterator[pa.RecordBatch]:
         return
     hist = [{"kind": "h", "iteration": i, "delta": d, "seconds": s, "dead_end_mass": m}
             for i, d, s, m in sol.history]
-    hist.append({"kind": "i", "node": len(sol.ids),
+    hist.append({"kind": "i", "node": len(sol.ids), "count": sol.n_edges,
                  "message": "converged" if sol.converged else "not converged"})
     yield pa.RecordBatch.from_pylist(hist, schema=schema)
     step = 200_000
@@ -150,7 +166,7 @@ def _emit(sol: Solution) -> Iterator[pa.RecordBatch]:
             [pa.array(["r"] * m), pa.array(sol.ids[lo:lo + step]),
              pa.ListArray.from_arrays(offsets, flat).cast(_ARROW_TYPES["values"]),
              pa.nulls(m, pa.int32()), pa.nulls(m, pa.float64()), pa.nulls(m, pa.float64()),
-             pa.nulls(m, pa.float64()), pa.nulls(m, pa.string())],
+             pa.nulls(m, pa.float64()), pa.nulls(m, pa.string()), pa.nulls(m, pa.int64())],
             schema=schema,
         )
 
@@ -159,7 +175,7 @@ _ARROW_TYPES = {
     "kind": pa.string(), "node": pa.int64(),
     "values": pa.list_(pa.field("element", pa.float64(), nullable=False)),
     "iteration": pa.int32(), "delta": pa.float64(), "seconds": pa.float64(),
-    "dead_end_mass": pa.float64(), "message": pa.string(),
+    "dead_end_mass": pa.float64(), "message": pa.string(), "count": pa.int64(),
 }
 
 
@@ -170,11 +186,14 @@ def solve_in_one_task(
     weight: str | None,
     nodes: DataFrame | None = None,
     teleport: DataFrame | None = None,
+    max_edges: int | None = None,
+    source: DataFrame | None = None,
 ) -> LocalRun:
     """Run ``solver`` over the whole graph in one task.
 
     ``edges`` needs ``src``, ``dst`` (and ``weight`` when given); ``nodes`` a ``node`` column;
-    ``teleport`` columns ``node``, ``column`` (int), ``weight``. The returned DataFrame has
+    ``teleport`` columns ``node``, ``column`` (int), ``weight``; ``source`` the caller's
+    DataFrame that ``edges`` was projected from (its caching decides how rows are gathered). The returned DataFrame has
     ``node`` and ``values`` (array<double>) and is locally checkpointed (the one action runs the
     solve); the history (one row per iteration) is collected on the driver.
 
@@ -182,6 +201,8 @@ def solve_in_one_task(
     ------
     InputError
         When the solver reports bad input (negative or non-finite weights, empty teleport).
+    TooBig
+        When the graph has more than ``max_edges`` edges (checked in the task before any work).
     """
     w = F.col(weight).cast("double") if weight else F.lit(1.0)
     packed = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"), w.alias("w"))
@@ -197,15 +218,49 @@ def solve_in_one_task(
                                                     _PACKED))
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield from _emit(solver(_unpack(batches)))
+        try:
+            graph = _unpack(batches, max_edges)
+        except TooBig as big:  # the driver falls back to a block strategy
+            yield from _emit(Solution(np.empty(0, np.int64), np.empty((0, 1)), [],
+                                      error=f"{_TOO_BIG}{big.edges}"))
+            return
+        sol = solver(graph)
+        sol.n_edges = len(graph.src)
+        yield from _emit(sol)
 
-    solved = packed.repartition(1).mapInArrow(run, SOLVED).localCheckpoint(eager=True)
-    info = solved.filter(F.col("kind") != "r").collect()
+    gathered = _gather(packed, source if source is not None else edges)
+    # The history and the summary travel back as an observed metric of the one job, so no
+    # second job is needed to read them.
+    obs = Observation(f"local_solve_{id(edges)}")
+    info_row = F.struct(*[F.col(c) for c in SOLVED.fieldNames() if c != "values"])
+    solved = (gathered.mapInArrow(run, SOLVED)
+              .observe(obs, F.collect_list(F.when(F.col("kind") != "r", info_row)).alias("info"))
+              .localCheckpoint(eager=True))
+    info = obs.get["info"]
     errors = [r["message"] for r in info if r["kind"] == "x"]
+    if errors and errors[0].startswith(_TOO_BIG):
+        raise TooBig(int(errors[0][len(_TOO_BIG):]))
     if errors:
         raise InputError(errors[0])
     history = sorted((r["iteration"], r["delta"], r["seconds"], r["dead_end_mass"])
                      for r in info if r["kind"] == "h")
     summary = next(r for r in info if r["kind"] == "i")
     values = solved.filter(F.col("kind") == "r").select("node", "values")
-    return LocalRun(values, history, int(summary["node"]), summary["message"] == "converged")
+    return LocalRun(values, history, int(summary["node"]), summary["message"] == "converged",
+                    int(summary["count"] or 0))
+
+
+_TOO_BIG = "__too_big__:"
+
+
+def _gather(packed: DataFrame, source: DataFrame) -> DataFrame:
+    """All packed rows in one partition.
+
+    A cached input is read by the one task directly (``coalesce(1)``: no shuffle, one stage);
+    otherwise the upstream work (a file scan, a parse) would also shrink to one task, so the
+    packed rows cross a shuffle instead and the upstream keeps every core.
+    """
+    level = source.storageLevel
+    if level.useMemory or level.useDisk:
+        return packed.coalesce(1)
+    return packed.repartition(1)

@@ -21,7 +21,7 @@ from mining._iteration import StateStore
 from mining.errors import ConvergenceError, InputError
 from mining.link_analysis import _distributed as D
 from mining.link_analysis._blocks import STRATEGIES, default_blocks, make_layout
-from mining.link_analysis._local import solve_in_one_task
+from mining.link_analysis._local import TooBig, solve_in_one_task
 from mining.link_analysis._solvers import pagerank_solver
 
 log = logging.getLogger(__name__)
@@ -95,9 +95,8 @@ def _teleport_table(personalization: DataFrame | None, topics: DataFrame | None
     return out.select(F.col("node").cast("long"), "column", F.col("weight").cast("double")), names
 
 
-def _edge_stats(edges: DataFrame, weight: str | None) -> tuple[int, DataFrame]:
-    w = F.col(weight).cast("double") if weight and weight in edges.columns else F.lit(1.0)
-    e = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"), w.alias("w"))
+def _check_weights(e: DataFrame) -> int:
+    """One aggregate: the edge count, and an error for NaN, infinite or negative weights."""
     row = e.agg(F.count(F.lit(1)).alias("m"),
                 F.sum(F.when(F.isnan("w") | F.col("w").isin(float("inf"), float("-inf"))
                              | F.col("w").isNull(), 1).otherwise(0)).alias("bad"),
@@ -109,17 +108,7 @@ def _edge_stats(edges: DataFrame, weight: str | None) -> tuple[int, DataFrame]:
     if row["min_w"] is not None and row["min_w"] < 0:
         raise InputError(f"edge weights must be non-negative; the smallest is {row['min_w']} "
                          "(signed graphs such as bitcoin-otc need a transform first)")
-    return int(row["m"]), e
-
-
-def _choose(strategy: str, m: int, local_max_edges: int) -> tuple[str, str]:
-    if strategy != "auto":
-        return strategy, "chosen by the caller"
-    if m <= local_max_edges:
-        return "local", (f"{m:,} edges <= local_max_edges={local_max_edges:,}: the graph fits "
-                         "in one task, which runs every iteration without a job per iteration")
-    return "blocks", (f"{m:,} edges > local_max_edges={local_max_edges:,}: square blocks, one "
-                      "job per iteration")
+    return int(row["m"])
 
 
 def run_pagerank(
@@ -195,31 +184,48 @@ def run_pagerank(
 
     Notes
     -----
-    Cost: one aggregate over the edges (count and weight checks) then, for ``local``, one job
-    that packs the edges into a few binary rows per Arrow batch, moves them to one task and runs
-    every iteration there (the edges and an ``N x columns`` float matrix in memory). Block
-    strategies run one job per iteration (see ``mining.link_analysis.matvec`` for the
-    communication per iteration). The history (a few numbers per iteration) is collected on the
-    driver.
+    Cost: ``local`` is one Spark job: the edges are packed into a few binary rows per Arrow
+    batch, moved to one task, and every iteration runs there (the edges and an ``N x columns``
+    float matrix in memory); the task checks the edge count first, so ``auto`` falls back to
+    ``blocks`` without having counted. Block strategies run one aggregate (count and weight
+    checks), a preparation (node index, tiles), then one job per iteration (see
+    ``mining.link_analysis.matvec`` for the communication per iteration). The history (a few
+    numbers per iteration) reaches the driver as an observed metric.
     """
     _validate(beta, max_iter, tol, dead_ends, strategy)
     t0 = time.perf_counter()
     tele, names = _teleport_table(personalization, topics)
     columns = 1 + len(names)
-    m, e = _edge_stats(edges, weight)
-    chosen, reason = _choose(strategy, m, local_max_edges)
-    log.info("pagerank: %s strategy (%s)", chosen, reason)
-    if dead_ends == "remove" and chosen != "local":
-        raise InputError("dead_ends='remove' runs with the local strategy only; use "
-                         "dead_ends='teleport' for block strategies")
-    if chosen == "local":
+    w = F.col(weight).cast("double") if weight and weight in edges.columns else F.lit(1.0)
+    e = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"), w.alias("w"))
+    chosen, reason, m = strategy, "chosen by the caller", -1
+    if strategy in ("auto", "local"):
+        # Auto tries the single task first: the task itself checks the edge count before any
+        # work, which saves the counting job that choosing up front would cost.
+        limit = local_max_edges if strategy == "auto" else None
         solver = pagerank_solver(beta=beta, max_iter=max_iter, tol=tol, columns=columns,
                                  uniform_first=personalization is None, dead_ends=dead_ends)
-        run = solve_in_one_task(e, solver, weight="w", nodes=nodes, teleport=tele)
-        values, n_nodes, converged = run.values, run.n_nodes, run.converged
-        history = [{"iteration": i, "l1_delta": d, "seconds": s, "dead_end_mass": dm}
-                   for i, d, s, dm in run.history]
-    else:
+        try:
+            run = solve_in_one_task(e, solver, weight="w", nodes=nodes, teleport=tele,
+                                    max_edges=limit, source=edges)
+        except TooBig as big:
+            chosen, m = "blocks", big.edges
+            reason = (f"{m:,} edges > local_max_edges={local_max_edges:,}: square blocks, one "
+                      "job per iteration")
+        else:
+            chosen, m = "local", run.n_edges
+            if strategy == "auto":
+                reason = (f"{m:,} edges <= local_max_edges={local_max_edges:,}: the graph fits "
+                          "in one task, which runs every iteration without a job per iteration")
+            values, n_nodes, converged = run.values, run.n_nodes, run.converged
+            history = [{"iteration": i, "l1_delta": d, "seconds": s, "dead_end_mass": dm}
+                       for i, d, s, dm in run.history]
+    log.info("pagerank: %s strategy (%s)", chosen, reason)
+    if chosen != "local":
+        if dead_ends == "remove":
+            raise InputError("dead_ends='remove' runs with the local strategy only; use "
+                             "dead_ends='teleport' for block strategies")
+        m = _check_weights(e)
         values, history, n_nodes, converged = _run_blocks(
             e, tele, nodes, chosen, blocks, columns, personalization is None,
             beta=beta, max_iter=max_iter, tol=tol, checkpoint_interval=checkpoint_interval,

@@ -84,9 +84,19 @@ def _parse_flag(key: str, default: Any) -> Any:
 
 
 def add_param_flags(parser: argparse.ArgumentParser, defaults: Mapping[str, Any]) -> None:
-    """Add one ``--key`` flag per job parameter (booleans get ``--key``/``--no-key``)."""
+    """Add one ``--key`` flag per job parameter (booleans get ``--key``/``--no-key``).
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is named like one of the runner's own flags (``--config``, ...).
+    """
     group = parser.add_argument_group("job parameters (defaults from the job's TOML file)")
+    taken = {opt for action in parser._actions for opt in action.option_strings}
     for key, default in defaults.items():
+        if {f"--{key}", f"--{key.replace('_', '-')}"} & taken:
+            raise ConfigError(f"job parameter {key!r} clashes with the runner's own --{key} flag; "
+                              "rename it in the job's TOML file")
         flags = sorted({f"--{key}", f"--{key.replace('_', '-')}"})
         kwargs: dict[str, Any] = {"dest": f"param__{key}", "default": argparse.SUPPRESS}
         if isinstance(default, bool):

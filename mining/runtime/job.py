@@ -23,7 +23,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from mining.errors import ConfigError, InputError
-from mining.io.runs import RunLog, RunRecord
+from mining.io.runs import RunLog, RunRecord, check_run_id
 from mining.io.warehouse import StagedTable, Warehouse
 from mining.runtime.config import add_param_flags, load_params, params_from_args, read_toml
 from mining.runtime.config import defaults_path as _defaults_path
@@ -134,11 +134,15 @@ def run_job(
         log.error("%s: %s", job, exc)
         return EXIT_BAD_INPUT
     setup_logging(quiet=args.quiet, verbose=args.verbose)
+    try:  # before Spark starts: an s3a:// root or a run id like ../x is bad input, not a crash
+        warehouse = Warehouse(_warehouse_root(args.warehouse), retention=args.retention)
+        run_id = check_run_id(args.run_id or uuid.uuid4().hex[:12])
+    except (ConfigError, InputError) as exc:
+        log.error("%s: %s", job, mask_secrets(str(exc)))
+        return EXIT_BAD_INPUT
     session = spark or build_session(f"mining-{job}", master=args.master, remote=args.remote,
                                      properties_file=args.spark_conf)
-    warehouse = Warehouse(_warehouse_root(args.warehouse), retention=args.retention)
-    ctx = JobContext(spark=session, job=job, run_id=args.run_id or uuid.uuid4().hex[:12],
-                     params=params, warehouse=warehouse)
+    ctx = JobContext(spark=session, job=job, run_id=run_id, params=params, warehouse=warehouse)
     return _execute(ctx, pipeline)
 
 

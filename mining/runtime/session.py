@@ -30,7 +30,9 @@ from mining.errors import ConfigError
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-_STATIC_ONLY = ("spark.master", "spark.driver.", "spark.executor.", "spark.ui.", "spark.log.")
+# Settings a running session (remote or launched by spark-submit) cannot change.
+_STATIC_ONLY = ("spark.master", "spark.driver.", "spark.executor.", "spark.ui.", "spark.log.",
+                "spark.checkpoint.", "spark.default.parallelism", "spark.pyspark.")
 
 
 def conf_dir() -> Path:
