@@ -14,7 +14,12 @@ setup-test:       ## as setup, plus test and dev tools
 	@scripts/bootstrap.sh test,dev
 
 demo: setup       ## run the demo pipeline on the bundled data and print results
-	@$(VENV)/bin/mining run demo
+	@$(VENV)/bin/mining run demo --quiet
+	@echo "== what each data set contributed (sql/dataset_profile.sql)"
+	@$(VENV)/bin/mining sql dataset_profile --quiet
+	@echo "== top 10 pages of the hollins.edu web graph (sql/top_pages.sql)"
+	@$(VENV)/bin/mining sql top_pages --param k=10 --quiet
+	@echo "== convergence plot: warehouse/plots/pagerank_convergence.png"
 
 test: setup-test  ## lint, then the test suite: local, Spark Connect subset, cluster smoke, faults
 	@scripts/run_tests.sh

@@ -1,8 +1,10 @@
 """Demo pipeline: ingest the bundled real data, publish profiles and the quarantine.
 
 Tables published: ``dataset_profile`` (rows read/kept/quarantined per data set),
-``degree_distribution`` (hollins.edu web graph), ``basket_sizes`` (Groceries) and
-``quarantine`` (every rejected input row, with its data set).
+``degree_distribution`` (hollins.edu web graph), ``basket_sizes`` (Groceries),
+``quarantine`` (every rejected input row, with its data set), and the link analysis of the
+hollins.edu graph: ``pagerank`` (with a TrustRank column and spam mass), ``pagerank_iterations``,
+``hits``; plus ``plots/pagerank_convergence.png`` in the warehouse.
 
 Run: ``mining run demo`` or
 ``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
@@ -15,8 +17,12 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from pathlib import Path
+
 from mining import schemas
+from mining.io.plots import convergence_plot
 from mining.io.readers import ReadResult, read_baskets, read_documents, read_edges, read_labeled
+from mining.link_analysis import run_hits, run_pagerank
 from mining.profiling import basket_size_distribution, degree_distribution
 from mining.runtime.job import JobContext, run_job
 
@@ -60,13 +66,37 @@ def _profile(ctx: JobContext, results: dict[str, tuple[str, ReadResult]]) -> Dat
     return ctx.spark.createDataFrame(rows, schemas.DATASET_PROFILE)
 
 
+def _link_analysis(ctx: JobContext, edges: DataFrame) -> dict[str, DataFrame]:
+    """PageRank with a trust column (one pass), spam mass, HITS on the web graph (MMDS ch. 5)."""
+    p = ctx.params
+    trusted = ctx.spark.createDataFrame([(int(n),) for n in p["trusted"]], "node long")
+    with ctx.stage("pagerank") as st:
+        res = run_pagerank(edges, beta=p["beta"], tol=p["tol"], max_iter=p["max_iter"],
+                           topics=trusted.selectExpr("'trust' as topic", "node"))
+        st.rows = {"nodes": res.n_nodes, "iterations": res.n_iter}
+    ctx.notes.update(strategy=res.strategy, strategy_reason=res.reason)
+    mass = (F.col("rank") - F.col("rank_trust")) / F.col("rank")
+    ranks = res.ranks.select("node", "rank", F.col("rank_trust").alias("trust_rank"),
+                             mass.alias("spam_mass"))
+    history = ctx.spark.createDataFrame(
+        [tuple(h.get(k) for k in schemas.PAGERANK_ITERATIONS.fieldNames()) for h in res.history],
+        schemas.PAGERANK_ITERATIONS)
+    convergence_plot(res.history, Path(ctx.warehouse.root) / "plots" / "pagerank_convergence.png",
+                     tol_line=res.n_nodes * p["tol"])
+    with ctx.stage("hits"):
+        hubs, _, _ = run_hits(edges, tol=p["tol"], max_iter=p["max_iter"])
+    return {"pagerank": ranks, "pagerank_iterations": history, "hits": hubs}
+
+
 def pipeline(ctx: JobContext) -> None:
-    """Read the four bundled data sets, publish their profiles and the quarantine."""
+    """Read the four bundled data sets, publish their profiles, quarantine and link analysis."""
     results = _read_all(ctx)
+    edges = results["hollins"][1].data.cache()
     ctx.publish({
-        "degree_distribution": degree_distribution(results["hollins"][1].data),
+        "degree_distribution": degree_distribution(edges),
         "basket_sizes": basket_size_distribution(results["groceries"][1].data),
         "quarantine": _quarantine(results),
+        **_link_analysis(ctx, edges),
     })
     with ctx.stage("count rows"):
         profile = _profile(ctx, results)

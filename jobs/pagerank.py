@@ -106,8 +106,9 @@ def pipeline(ctx: JobContext) -> None:
                                             threshold=p["spam_threshold"], beta=p["beta"],
                                             tol=p["tol"], max_iter=p["max_iter"])
     ctx.publish(tables)
-    if p["plot"]:
-        convergence_plot(res.history, p["plot"], tol_line=res.n_nodes * p["tol"])
+    if p["plot"]:  # relative plot paths live inside the warehouse, beside the tables
+        convergence_plot(res.history, Path(ctx.warehouse.root) / p["plot"],
+                         tol_line=res.n_nodes * p["tol"])
     if store is not None:
         store.clear()
 

@@ -144,6 +144,8 @@ RUNS = T.StructType(
         T.StructField("stages", T.ArrayType(RUN_STAGE), nullable=True),
         T.StructField("tables", T.ArrayType(T.StringType()), nullable=True),
         T.StructField("error", T.StringType(), nullable=True),
+        # What a job wants on record beyond counts: e.g. the strategy an algorithm chose and why.
+        T.StructField("notes", T.MapType(T.StringType(), T.StringType()), nullable=True),
     ]
 )
 

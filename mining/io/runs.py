@@ -69,6 +69,7 @@ class RunRecord:
     error: str | None = None
     seconds: float | None = None
     finished_at: datetime | None = None
+    notes: dict[str, str] = field(default_factory=dict)
 
     def to_row(self) -> dict[str, Any]:
         """The record as one JSON object with the columns of ``RUNS``, secrets masked."""
@@ -91,6 +92,7 @@ class RunRecord:
             "stages": [_stage_row(s) for s in self.stages],
             "tables": list(self.tables),
             "error": mask_secrets(self.error) if self.error else None,
+            "notes": {str(k): mask_secrets(str(v)) for k, v in self.notes.items()},
         }
 
     @classmethod
@@ -105,6 +107,7 @@ class RunRecord:
             stages=list(row.get("stages") or []), tables=list(row.get("tables") or []),
             status=row["status"], error=row.get("error"), seconds=row.get("seconds"),
             finished_at=datetime.fromisoformat(finished) if finished else None,
+            notes=dict(row.get("notes") or {}),
         )
 
 

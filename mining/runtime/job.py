@@ -181,8 +181,13 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
     record.counts = ctx.counts
     record.stages = ctx.stages.as_records()
     record.tables = [s.name for s in ctx.staged] if code == EXIT_OK else []
+    record.notes = {k: str(v) for k, v in ctx.notes.items()}
     record.seconds = round(time.perf_counter() - start, 3)
     record.finished_at = datetime.now(UTC)
-    runs.write(record)
+    try:
+        runs.write(record)
+    except Exception as exc:  # the result is published; a lost run record is still a failure
+        log.error("%s: could not record run %s: %s", ctx.job, ctx.run_id, exc)
+        return code or EXIT_FAILED
     log.info("%s %s in %.1f s (run %s)", ctx.job, record.status, record.seconds, ctx.run_id)
     return code
