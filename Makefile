@@ -33,8 +33,10 @@ lint: setup-test
 bench: setup-test ## benchmarks side by side with their anchors (results in bench/results/)
 	@$(PY) -m bench $(BENCH_ARGS)
 
-wheel: setup-test ## build dist/mining-*.whl for --py-files on a cluster
-	@$(PY) -m build --wheel --outdir dist . >/dev/null && ls dist/*.whl
+wheel: setup-test ## build dist/mining-*.whl, and the same archive as .zip for --py-files
+	@$(PY) -m build --wheel --outdir dist . >/dev/null
+	@# PySpark puts only .zip/.egg/.jar files from --py-files on the executors' sys.path.
+	@for w in dist/*.whl; do cp "$$w" "$${w%-py3-none-any.whl}.zip"; done; ls dist/*.whl dist/*.zip
 
 clean:
 	rm -rf warehouse dist build .pytest_cache .mypy_cache .ruff_cache

@@ -141,7 +141,7 @@ def vector_blocks(entries: DataFrame, layout: Layout, *, size: int, count: int) 
     ``vals`` is a float64 blob of ``len x columns`` (row-major); absent entries are 0 and blocks
     with no entry at all are zero blocks. ``size`` entries per block, ``count`` blocks.
     """
-    cols, n = layout.columns, layout.n
+    cols, _n = layout.columns, layout.n
     grouped = (entries.select((F.col("i") / size).cast("int").alias("blk"),
                               F.struct((F.col("i") % size).cast("int").alias("li"),
                                        F.col("c").cast("int").alias("c"),

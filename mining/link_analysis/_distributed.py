@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, Observation
@@ -21,14 +22,13 @@ from pyspark.sql import types as T
 from mining._frames import dense_index
 from mining._iteration import StateStore, iterate
 from mining.link_analysis._blocks import (
-    BLOCKS, Layout, build_tiles, constant_blocks, vector_blocks,
+    BLOCKS,
+    Layout,
+    build_tiles,
+    constant_blocks,
+    vector_blocks,
 )
 from mining.link_analysis._multiply import COST_KEYS, multiply, reblock
-
-_METRICS = T.StructType([T.StructField("c", T.IntegerType(), False),
-                         T.StructField("delta", T.DoubleType(), False),
-                         T.StructField("mass", T.DoubleType(), False),
-                         T.StructField("next_mass", T.DoubleType(), False)])
 
 
 @dataclass
@@ -38,8 +38,7 @@ class Prepared:
     index: DataFrame          # node, idx
     layout: Layout
     tiles: DataFrame
-    dangling: DataFrame       # (blk, vals): 1.0 on dead ends, column blocking, one column
-    teleport: DataFrame       # (blk, vals): row blocking, `columns` columns, each sums to 1
+    block_inputs: DataFrame   # (I, tag, vals): 'p' teleport (columns sum to 1), 'm' dead ends
     n_dangling: int = 0
     cached: list[DataFrame] = field(default_factory=list)
 
@@ -74,11 +73,15 @@ def prepare(edges: DataFrame, teleport: DataFrame | None, layout_for: Any,
             .persist(StorageLevel.MEMORY_AND_DISK))
     n_dangling = dead.count()
     one_col = Layout(layout.strategy, n, layout.p, layout.q, layout.chunks, 1)
-    dangling = _cache(vector_blocks(dead, one_col, size=layout.bq, count=layout.q))
+    dangling = vector_blocks(dead, one_col, size=layout.bp, count=layout.p)
     tele = _teleport_entries(index, n, teleport)
-    tele_blocks = _cache(vector_blocks(tele, layout, size=layout.bp, count=layout.p))
-    return Prepared(index, layout, tiles, dangling, tele_blocks, n_dangling,
-                    cached=[index, tiles, dangling, tele_blocks, dead])
+    tele_blocks = vector_blocks(tele, layout, size=layout.bp, count=layout.p)
+    # The per-block inputs every iteration needs beside the partial products, cached together.
+    block_inputs = _cache(
+        tele_blocks.select(F.col("blk").alias("I"), F.lit("p").alias("tag"), "vals").unionByName(
+            dangling.select(F.col("blk").alias("I"), F.lit("m").alias("tag"), "vals")))
+    return Prepared(index, layout, tiles, block_inputs, n_dangling,
+                    cached=[index, tiles, block_inputs, dead])
 
 
 def _cache(df: DataFrame) -> DataFrame:
@@ -97,24 +100,33 @@ def _teleport_entries(index: DataFrame, n: int, teleport: DataFrame | None) -> D
         (F.col("weight") / F.col("total")).alias("value"))
 
 
-def _finalize(layout: Layout, beta: float):  # type: ignore[no-untyped-def]
-    cols = layout.columns
+_STATE = T.StructType([
+    T.StructField("blk", T.IntegerType(), False), T.StructField("vals", T.BinaryType(), False),
+    T.StructField("delta", T.ArrayType(T.DoubleType(), False), False),
+    T.StructField("mass", T.ArrayType(T.DoubleType(), False), False),
+    T.StructField("next_mass", T.ArrayType(T.DoubleType(), False), False),
+])
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            out_b, out_v = [], []
-            for r in range(batch.num_rows):
-                blk = batch.column("I")[r].as_py()
-                p = np.frombuffer(batch.column("p")[r].as_py(), np.float64).reshape(-1, cols)
-                raw = batch.column("y")[r].as_py()
-                y = (np.frombuffer(raw, np.float64).reshape(-1, cols) if raw
-                     else np.zeros_like(p))
-                dm = np.asarray(batch.column("dm")[r].as_py(), np.float64)
-                out_b.append(blk)
-                out_v.append((beta * (y + p * dm) + (1.0 - beta) * p).tobytes())
-            yield pa.RecordBatch.from_pydict({"I": out_b, "vals": out_v},
-                                             schema=pa.schema([("I", pa.int32(), False),
-                                                               ("vals", pa.binary(), False)]))
+
+def _finalize(layout: Layout, beta: float, dm: list[float]):  # type: ignore[no-untyped-def]
+    """Per result block: sum the partials, tax, and measure the change, all in one task."""
+    cols = layout.columns
+    dead = np.asarray(dm, dtype=np.float64)
+
+    def run(pdf: pd.DataFrame) -> pd.DataFrame:
+        blk = int(pdf["I"].iloc[0])
+        parts = {tag: [np.frombuffer(b, np.float64) for b in pdf.loc[pdf["tag"] == tag, "vals"]]
+                 for tag in ("y", "p", "o", "m")}
+        p = parts["p"][0].reshape(-1, cols)
+        old = parts["o"][0].reshape(-1, cols)
+        mask = parts["m"][0] > 0
+        y = np.sum(parts["y"], axis=0).reshape(-1, cols) if parts["y"] else np.zeros_like(p)
+        new = beta * (y + p * dead) + (1.0 - beta) * p
+        return pd.DataFrame({
+            "blk": [blk], "vals": [new.tobytes()],
+            "delta": [np.abs(new - old).sum(axis=0)], "mass": [old[mask].sum(axis=0)],
+            "next_mass": [new[mask].sum(axis=0)],
+        })
 
     return run
 
@@ -123,62 +135,36 @@ def make_step(prep: Prepared, beta: float, costs: list[Observation],
               start_mass: list[float]):  # type: ignore[no-untyped-def]
     """The iteration ``v' = beta (M v + d(v) p) + (1 - beta) p`` on blocks, lazily.
 
-    ``d(v)``, the rank mass on dead ends, comes as a literal from the previous iteration's
-    metrics action (``next_dead_mass``), so a step adds no aggregate of its own.
+    The state is kept in the result's row blocking. One grouped pass per result block sums the
+    partial products, applies taxation and computes the block's L1 change and dead-end masses,
+    so an iteration is: the product's join, one shuffle of partials (with the small teleport,
+    mask and previous blocks), and the one-row metrics aggregate. ``d(v)``, the rank mass on
+    dead ends, comes as a literal from the previous iteration's metrics action.
     """
     layout = prep.layout
-    spark = prep.tiles.sparkSession
-    all_i = spark.range(layout.p).select(F.col("id").cast("int").alias("I"))
 
     def step(state: DataFrame, i: int, last: dict[str, Any] | None) -> DataFrame:
         obs = Observation(f"matvec_cost_{i}_{id(state)}")
         costs.append(obs)
         dm = start_mass if last is None else list(last["next_dead_mass"])
-        y = multiply(prep.tiles, state, layout, observation=obs)
-        rows = (all_i.join(y.withColumnRenamed("vals", "y"), on="I", how="left")
-                .join(prep.teleport.select(F.col("blk").alias("I"), F.col("vals").alias("p")),
-                      on="I", how="inner")
-                .select("I", "y", "p", F.array(*[F.lit(float(x)) for x in dm]).alias("dm")))
-        new = rows.mapInArrow(_finalize(layout, beta), "I int, vals binary")
-        return reblock(new, layout)
+        blocks = state.select(F.col("blk").alias("I"), "vals")
+        vector = reblock(blocks, layout)  # row blocking -> column blocking (stripes only)
+        y = multiply(prep.tiles, vector, layout, observation=obs, reduce=False)
+        tagged = y.select("I", F.lit("y").alias("tag"), "vals").unionByName(
+            prep.block_inputs).unionByName(blocks.select("I", F.lit("o").alias("tag"), "vals"))
+        return tagged.groupBy("I").applyInPandas(_finalize(layout, beta, dm), schema=_STATE)
 
     return step
 
 
-def metrics(layout: Layout, dangling: DataFrame):  # type: ignore[no-untyped-def]
-    """One aggregate per iteration: L1 change, dead-end mass before and after the step."""
-    cols = layout.columns
-
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            out: dict[str, list[Any]] = {"c": [], "delta": [], "mass": [], "next_mass": []}
-            for r in range(batch.num_rows):
-                new = np.frombuffer(batch.column("new")[r].as_py(), np.float64).reshape(-1, cols)
-                old = np.frombuffer(batch.column("old")[r].as_py(), np.float64).reshape(-1, cols)
-                mask = np.frombuffer(batch.column("mask")[r].as_py(), np.float64) > 0
-                out["c"].extend(range(cols))
-                out["delta"].extend(np.abs(new - old).sum(axis=0).tolist())
-                out["mass"].extend(old[mask].sum(axis=0).tolist())
-                out["next_mass"].extend(new[mask].sum(axis=0).tolist())
-            yield pa.RecordBatch.from_pydict(out, schema=_arrow_metrics)
-
-    def compute(old: DataFrame, new: DataFrame) -> DataFrame:
-        joined = (new.withColumnRenamed("vals", "new")
-                  .join(old.withColumnRenamed("vals", "old"), on="blk", how="inner")
-                  .join(dangling.withColumnRenamed("vals", "mask"), on="blk", how="inner"))
-        per_col = joined.mapInArrow(run, _METRICS).groupBy("c").agg(
-            F.sum("delta").alias("delta"), F.sum("mass").alias("mass"),
-            F.sum("next_mass").alias("next_mass"))
-        return per_col.agg(
-            F.max("delta").alias("l1_delta"), F.max("mass").alias("dead_end_mass"),
-            F.sort_array(F.collect_list(F.struct("c", "next_mass"))).getField("next_mass")
-            .alias("next_dead_mass"))
-
-    return compute
-
-
-_arrow_metrics = pa.schema([("c", pa.int32(), False), ("delta", pa.float64(), False),
-                            ("mass", pa.float64(), False), ("next_mass", pa.float64(), False)])
+def metrics(old: DataFrame, new: DataFrame) -> DataFrame:
+    """One aggregate per iteration over the new blocks' per-block measures (max over columns)."""
+    per_col = new.select(F.posexplode(F.arrays_zip("delta", "mass", "next_mass")).alias("c", "z"))
+    sums = per_col.groupBy("c").agg(F.sum("z.delta").alias("d"), F.sum("z.mass").alias("m"),
+                                    F.sum("z.next_mass").alias("nm"))
+    return sums.agg(F.max("d").alias("l1_delta"), F.max("m").alias("dead_end_mass"),
+                    F.sort_array(F.collect_list(F.struct("c", "nm"))).getField("nm")
+                    .alias("next_dead_mass"))
 
 
 def power_iterate(prep: Prepared, *, beta: float, max_iter: int, tol: float,
@@ -186,26 +172,25 @@ def power_iterate(prep: Prepared, *, beta: float, max_iter: int, tol: float,
                   store: StateStore | None = None) -> tuple[DataFrame, Any, list[dict[str, Any]]]:
     """Run the loop; returns (final state blocks, LoopResult, per-iteration cost dicts)."""
     layout = prep.layout
-    start = constant_blocks(prep.tiles.sparkSession, layout, size=layout.bq, count=layout.q,
+    start = constant_blocks(prep.tiles.sparkSession, layout, size=layout.bp, count=layout.p,
                             value=1.0 / max(layout.n, 1))
     costs: list[Observation] = []
     threshold = layout.n * tol
     start_mass = [prep.n_dangling / max(layout.n, 1)] * layout.columns
-    result = iterate(start, make_step(prep, beta, costs, start_mass),
-                     metrics(layout, prep.dangling),
+    result = iterate(start, make_step(prep, beta, costs, start_mass), metrics,
                      max_iter=max_iter, converged=lambda m: m["l1_delta"] < threshold,
                      checkpoint_interval=checkpoint_interval,
                      reliable_checkpoint=reliable_checkpoint, store=store, name="pagerank")
     cost_rows = [{k: int(obs.get.get(k) or 0) for k in COST_KEYS} for obs in costs]
     for h in result.history:
         h.pop("next_dead_mass", None)
-    return result.state, result, cost_rows
+    return result.state.select("blk", "vals"), result, cost_rows
 
 
 def state_to_rows(state: DataFrame, prep: Prepared) -> DataFrame:
     """Final blocks to ``(node, values)`` rows (values = array<double>, one per column)."""
     layout = prep.layout
-    cols, bq = layout.columns, layout.bq
+    cols, bp = layout.columns, layout.bp
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -214,7 +199,7 @@ def state_to_rows(state: DataFrame, prep: Prepared) -> DataFrame:
                 x = np.frombuffer(batch.column("vals")[r].as_py(), np.float64).reshape(-1, cols)
                 offsets = pa.array(np.arange(0, (len(x) + 1) * cols, cols, dtype=np.int32))
                 yield pa.RecordBatch.from_arrays(
-                    [pa.array(blk * bq + np.arange(len(x), dtype=np.int64)),
+                    [pa.array(blk * bp + np.arange(len(x), dtype=np.int64)),
                      pa.ListArray.from_arrays(offsets, pa.array(x.ravel()))],
                     names=["idx", "values"])
 

@@ -88,9 +88,12 @@ def _sum_partials(pdf: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"I": [int(pdf["I"].iloc[0])], "vals": [total.tobytes()]})
 
 
-def multiply(tiles: DataFrame, vector: DataFrame, layout: Layout, *, observation: Observation
-             ) -> DataFrame:
+def multiply(tiles: DataFrame, vector: DataFrame, layout: Layout, *, observation: Observation,
+             reduce: bool = True) -> DataFrame:
     """``y = M v`` as ``(I, vals)`` rows in row blocking; rows of blocks with no tile are absent.
+
+    With ``reduce=False`` the partial products are returned unsummed (several rows per ``I``),
+    for a caller that sums them in its own grouping.
 
     ``vector`` is ``(blk, vals)`` in column blocking. ``observation`` receives the exact
     communication counts of this product (``COST_KEYS``) once an action has run it.
@@ -126,7 +129,7 @@ def multiply(tiles: DataFrame, vector: DataFrame, layout: Layout, *, observation
         F.lit(0).cast("long").alias("matrix_entries_moved"),
     )
     partials = counted.mapInArrow(_tile_kernel(layout), PARTIALS)
-    if layout.q == 1 and layout.chunks == 1:
+    if not reduce or (layout.q == 1 and layout.chunks == 1):
         return partials
     return partials.groupBy("I").applyInPandas(_sum_partials, schema=PARTIALS)
 

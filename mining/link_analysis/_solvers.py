@@ -50,7 +50,7 @@ def pagerank_solver(*, beta: float, max_iter: int, tol: float, columns: int,
         err = check_weights(g)
         if err:
             return Solution(np.empty(0, np.int64), np.empty((0, columns)), [], error=err)
-        ids, (s, d, extra) = K.compact_ids(g.src, g.dst, g.nodes)
+        ids, (s, d, _extra) = K.compact_ids(g.src, g.dst, g.nodes)
         n = len(ids)
         if n == 0:
             return Solution(ids, np.empty((0, columns)), [], converged=True)

@@ -32,7 +32,13 @@ from pyspark.sql import functions as F
 
 from mining.errors import InputError
 from mining.link_analysis._blocks import (
-    PARTIALS, STRATEGIES, Layout, _arrow, build_tiles, make_layout, vector_blocks,
+    PARTIALS,
+    STRATEGIES,
+    Layout,
+    _arrow,
+    build_tiles,
+    make_layout,
+    vector_blocks,
 )
 from mining.link_analysis._multiply import COST_KEYS, multiply, reblock
 

@@ -146,6 +146,20 @@ def run_job(
     return _execute(ctx, pipeline)
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: first meaningful line`` of an exception (Py4J errors carry whole Java traces).
+
+    The full trace stays available with ``--verbose`` (logged at DEBUG).
+    """
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # A Py4JJavaError starts with "An error occurred while calling ..."; the cause is the
+    # first line that names an exception class.
+    cause = next((ln for ln in lines if "Exception" in ln or "Error:" in ln), None)
+    first = cause or (lines[0] if lines else "")
+    return f"{type(exc).__name__}: {first[:500]}"
+
+
 def _warehouse_root(arg: str | None) -> str:
     import os
 
@@ -170,7 +184,7 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
     except ConfigError as exc:
         code, error = EXIT_BAD_INPUT, f"bad configuration: {exc}"
     except Exception as exc:  # report every failure in the runs table, then exit 1
-        code, error = EXIT_FAILED, f"{type(exc).__name__}: {exc}"
+        code, error = EXIT_FAILED, one_line(exc)
         log.debug("job failed", exc_info=True)
     if code != EXIT_OK:
         ctx.warehouse.abort(ctx.staged)

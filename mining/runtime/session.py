@@ -36,8 +36,15 @@ _STATIC_ONLY = ("spark.master", "spark.driver.", "spark.executor.", "spark.ui.",
 
 
 def conf_dir() -> Path:
-    """Directory holding ``spark-*.conf`` and ``jobs/*.toml`` (``MINING_CONF_DIR`` overrides)."""
-    return Path(os.environ.get("MINING_CONF_DIR", PROJECT_ROOT / "conf"))
+    """Directory holding ``spark-*.conf`` and ``jobs/*.toml``.
+
+    ``MINING_CONF_DIR`` if set; else the checkout's ``conf/`` (editable install); else
+    ``./conf`` (a job submitted from the project directory with the code in a zip or wheel).
+    """
+    if "MINING_CONF_DIR" in os.environ:
+        return Path(os.environ["MINING_CONF_DIR"])
+    checkout = PROJECT_ROOT / "conf"
+    return checkout if checkout.is_dir() else Path.cwd() / "conf"
 
 
 def read_properties(path: str | Path) -> dict[str, str]:

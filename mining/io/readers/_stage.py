@@ -1,0 +1,122 @@
+"""Staging parsed rows: reasons, the observed split into valid and quarantined rows, schemas.
+
+A *staged frame* is a line frame (see :mod:`mining.io.readers._lines`) plus ``skip`` (a line
+that is not data by the format: comment, blank, header) and ``reason`` (why a data line is
+rejected; null when it is valid) and the reader's parsed columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from mining.io.readers._lines import number_rows
+from mining.io.readers.result import Probe, observe
+from mining.schemas import QUARANTINE
+
+# Quarantined raw text is cut to this many characters, so one huge line cannot bloat the table.
+RAW_CHARS = 10_000
+
+
+def first_reason(checks: Sequence[tuple[Column, Column | str]]) -> Column:
+    """The reason of the first check that holds (``null`` when none does)."""
+    expr: Column | None = None
+    for cond, reason in checks:
+        r = reason if isinstance(reason, Column) else F.lit(reason)
+        expr = F.when(cond, r) if expr is None else expr.when(cond, r)
+    assert expr is not None
+    return expr
+
+
+def line_checks(max_length: int, *, what: str = "line") -> list[tuple[Column, Column | str]]:
+    """Checks every reader starts with: invalid UTF-8, then a line longer than ``max_length``."""
+    return [
+        (~F.col("encoding_ok"), "invalid UTF-8"),
+        (F.length("value") > max_length, f"{what} longer than {max_length} characters"),
+    ]
+
+
+def split_rows(
+    staged: DataFrame,
+    label: str,
+    *,
+    locator: str,
+    lines: DataFrame | None = None,
+    number_line: bool = True,
+    metrics: Mapping[str, Column] | None = None,
+) -> tuple[DataFrame, DataFrame, Probe]:
+    """Observe the staged rows, then split them into valid rows and the quarantine table.
+
+    ``staged`` has ``skip`` (non-data line), ``reason`` (null when valid) and the line-frame
+    columns, and ``line_number`` unless ``lines`` is given: then line numbers are added to the
+    quarantine branch only (the valid branch does not pay for numbering).
+    ``number_line=False`` leaves the quarantine's ``line_number`` null. ``metrics`` adds
+    reader-specific observed counts.
+    """
+    skip, reason = F.col("skip"), F.col("reason")
+    staged = staged.withColumn("reason", F.when(~skip, reason))
+    observed, probe = observe(
+        staged,
+        f"{label}.rows",
+        {
+            "lines_read": F.count(F.lit(1)),
+            "skipped": F.count_if(skip),
+            "rows_quarantined": F.count_if(reason.isNotNull()),
+            "_rows_valid": F.count_if(~skip & reason.isNull()),
+            **(metrics or {}),
+        },
+    )
+    valid = observed.filter(~skip & reason.isNull())
+    bad = observed.filter(reason.isNotNull())
+    if not number_line:
+        bad = bad.withColumn("line_number", F.lit(None).cast("long"))
+    elif lines is not None:
+        bad = number_rows(lines, bad)
+    quarantine = conform(
+        bad.select(
+            "source_file",
+            "line_number",
+            F.lit(locator).alias("locator"),
+            F.substring(F.make_valid_utf8("value"), 1, RAW_CHARS).alias("raw"),
+            "reason",
+        ),
+        QUARANTINE,
+    )
+    return valid, quarantine, probe
+
+
+def conform(df: DataFrame, schema: T.StructType) -> DataFrame:
+    """Select ``schema``'s columns from ``df``, cast, with the schema's exact nullability.
+
+    Spark cannot prove that a filtered column has no nulls, and ``DataFrame.to`` refuses to
+    narrow nullability; ``coalesce`` with a typed default does. The defaults never show: callers
+    only pass columns that their filters already made non-null.
+    """
+    given = {f.name: f.dataType for f in df.schema.fields}
+    return df.select(*[_fit(F.col(f.name), given[f.name], f).alias(f.name) for f in schema.fields])
+
+
+def _fit(col: Column, source: T.DataType, f: T.StructField) -> Column:
+    dtype = f.dataType
+    if isinstance(dtype, T.ArrayType) and not dtype.containsNull:
+        elem = dtype.elementType
+        if isinstance(source, T.ArrayType) and not source.containsNull:
+            col = col.cast(dtype)  # no lambda over the elements when none can be null
+        else:
+            col = F.transform(col, lambda e: F.coalesce(e.cast(elem), _zero(elem)))
+    else:
+        col = col.cast(dtype)
+    return col if f.nullable else F.coalesce(col, _zero(dtype))
+
+
+def _zero(dtype: T.DataType) -> Column:
+    if isinstance(dtype, T.ArrayType):
+        return F.array().cast(dtype)
+    if isinstance(dtype, T.StringType):
+        return F.lit("")
+    if isinstance(dtype, T.BooleanType):
+        return F.lit(False)
+    return F.lit(0).cast(dtype)
