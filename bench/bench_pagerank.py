@@ -123,16 +123,15 @@ def _setup(ctx: BenchContext, path: Path, *, real: bool) -> Tools:
     from mining.link_analysis import run_pagerank
 
     spark = ctx.spark
-    header = "snap"
-    edges = read_edges(spark, str(path), format=header).data.cache()
+    edges = read_edges(spark, str(path), format="snap").data.cache()
     edges.count()
 
     def ours(strategy: str = "auto") -> Callable[[], int]:
-        return lambda: run_pagerank(edges, max_iter=ITERATIONS, tol=0.0,
-                                    strategy=strategy).ranks.count()
+        return run_pagerank(edges, max_iter=ITERATIONS, tol=0.0,
+                                    strategy=strategy).ranks.count
 
     def from_file() -> int:
-        fresh = read_edges(spark, str(path), format=header).data
+        fresh = read_edges(spark, str(path), format="snap").data
         return run_pagerank(fresh, max_iter=ITERATIONS, tol=0.0).ranks.count()
 
     tools: dict[str, Any] = {

@@ -13,11 +13,10 @@ Run: ``mining run demo`` or
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-
-from pathlib import Path
 
 from mining import schemas
 from mining.io.plots import convergence_plot

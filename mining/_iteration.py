@@ -53,7 +53,7 @@ class LoopResult:
 
 
 def truncate(df: DataFrame, *, reliable: bool) -> DataFrame:
-    """Cut lineage eagerly: reliable ``checkpoint`` (needs a checkpoint dir) or ``localCheckpoint``."""
+    """Cut lineage eagerly: reliable ``checkpoint`` (needs a checkpoint dir) or a local one."""
     return df.checkpoint(eager=True) if reliable else df.localCheckpoint(eager=True)
 
 
@@ -98,7 +98,8 @@ def iterate(
     -------
     LoopResult
     """
-    state, start, history = initial, 0, []
+    state, start = initial, 0
+    history: list[dict[str, Any]] = []
     if store is not None and (saved := store.load()) is not None:
         start, state, history = saved
         log.info("%s: resuming after iteration %d", name, start)

@@ -23,12 +23,12 @@ Strategies (``Layout.strategy``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -129,9 +129,13 @@ def _pack_tiles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield pa.RecordBatch.from_pydict(rows, schema=_arrow(TILES))
 
 
+ArrowFn = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
+
+
 def _arrow(schema: T.StructType) -> pa.Schema:
-    kinds = {T.IntegerType: pa.int32(), T.LongType: pa.int64(), T.BinaryType: pa.binary(),
-             T.DoubleType: pa.float64(), T.StringType: pa.string()}
+    kinds: dict[type, pa.DataType] = {
+        T.IntegerType: pa.int32(), T.LongType: pa.int64(), T.BinaryType: pa.binary(),
+        T.DoubleType: pa.float64(), T.StringType: pa.string()}
     return pa.schema([(f.name, kinds[type(f.dataType)], f.nullable) for f in schema.fields])
 
 
@@ -169,7 +173,7 @@ def vector_blocks(entries: DataFrame, layout: Layout, *, size: int, count: int) 
     return everything.join(grouped, on="blk", how="left").mapInArrow(build, BLOCKS)
 
 
-def constant_blocks(spark: object, layout: Layout, *, size: int, count: int, value: float
+def constant_blocks(spark: SparkSession, layout: Layout, *, size: int, count: int, value: float
                     ) -> DataFrame:
     """Blocks filled with ``value`` (e.g. the uniform start ``1/n``)."""
     cols = layout.columns
@@ -180,5 +184,5 @@ def constant_blocks(spark: object, layout: Layout, *, size: int, count: int, val
             out = [np.full((layout.block_len(b, size), cols), value).tobytes() for b in blks]
             yield pa.RecordBatch.from_pydict({"blk": blks, "vals": out}, schema=_arrow(BLOCKS))
 
-    ids = spark.range(count).select(F.col("id").cast("int").alias("blk"))  # type: ignore[attr-defined]
+    ids = spark.range(count).select(F.col("id").cast("int").alias("blk"))
     return ids.mapInArrow(build, BLOCKS)

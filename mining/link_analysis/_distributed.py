@@ -7,7 +7,7 @@ both give the same vector up to floating-point summation order.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from mining._frames import dense_index
-from mining._iteration import StateStore, iterate
+from mining._iteration import StateStore, Step, iterate
 from mining.link_analysis._blocks import (
     BLOCKS,
     Layout,
@@ -108,7 +108,8 @@ _STATE = T.StructType([
 ])
 
 
-def _finalize(layout: Layout, beta: float, dm: list[float]):  # type: ignore[no-untyped-def]
+def _finalize(layout: Layout, beta: float, dm: list[float]
+              ) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """Per result block: sum the partials, tax, and measure the change, all in one task."""
     cols = layout.columns
     dead = np.asarray(dm, dtype=np.float64)
@@ -132,7 +133,7 @@ def _finalize(layout: Layout, beta: float, dm: list[float]):  # type: ignore[no-
 
 
 def make_step(prep: Prepared, beta: float, costs: list[Observation],
-              start_mass: list[float]):  # type: ignore[no-untyped-def]
+              start_mass: list[float]) -> Step:
     """The iteration ``v' = beta (M v + d(v) p) + (1 - beta) p`` on blocks, lazily.
 
     The state is kept in the result's row blocking. One grouped pass per result block sums the

@@ -10,7 +10,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
-from mining.link_analysis._blocks import BLOCKS, PARTIALS, Layout, _arrow
+from mining.link_analysis._blocks import BLOCKS, PARTIALS, ArrowFn, Layout, _arrow
 
 COST_KEYS = ("vector_rows", "vector_entries", "partial_rows", "partial_entries",
              "matrix_entries_moved")
@@ -30,7 +30,7 @@ def _product(li: np.ndarray, lj: np.ndarray, val: np.ndarray, v: np.ndarray, row
     return out
 
 
-def _tile_kernel(layout: Layout):  # type: ignore[no-untyped-def]
+def _tile_kernel(layout: Layout) -> ArrowFn:
     cols = layout.columns
 
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -49,7 +49,7 @@ def _tile_kernel(layout: Layout):  # type: ignore[no-untyped-def]
     return kernel
 
 
-def _stream_kernel(layout: Layout):  # type: ignore[no-untyped-def]
+def _stream_kernel(layout: Layout) -> ArrowFn:
     """Block-stripe task: rows arrive sorted by (I, J, tag); v_J (tag 0) precedes its tiles."""
     cols = layout.columns
 

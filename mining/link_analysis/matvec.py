@@ -22,6 +22,7 @@ moved matrix entry).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from mining.errors import InputError
 from mining.link_analysis._blocks import (
     PARTIALS,
     STRATEGIES,
+    ArrowFn,
     Layout,
     _arrow,
     build_tiles,
@@ -131,8 +133,8 @@ def matvec(matrix: DataFrame, vector: DataFrame, *, strategy: str = "auto",
     return run_matvec(matrix, vector, strategy=strategy, blocks=blocks, n=n).product
 
 
-def _fill(layout: Layout):  # type: ignore[no-untyped-def]
-    def run(batches):  # type: ignore[no-untyped-def]
+def _fill(layout: Layout) -> ArrowFn:
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             blks = batch.column("I").to_pylist()
             vals = [v if v is not None else bytes(layout.block_len(b, layout.bp) * 8)
@@ -145,7 +147,7 @@ def _fill(layout: Layout):  # type: ignore[no-untyped-def]
 def _to_rows(blocks_df: DataFrame, layout: Layout) -> DataFrame:
     bq = layout.bq
 
-    def run(batches):  # type: ignore[no-untyped-def]
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             for r in range(batch.num_rows):
                 blk = batch.column("blk")[r].as_py()

@@ -52,7 +52,8 @@ def check_value(key: str, value: Any, default: Any, *, source: str) -> Any:
     return value
 
 
-def merge(defaults: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str) -> dict[str, Any]:
+def merge(defaults: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str
+          ) -> dict[str, Any]:
     """Apply ``overrides`` to ``defaults``, rejecting unknown keys and wrong types."""
     merged = dict(defaults)
     for key, value in overrides.items():
@@ -77,7 +78,8 @@ def _parse_flag(key: str, default: Any) -> Any:
             try:
                 return int(text)
             except ValueError:
-                raise argparse.ArgumentTypeError(f"--{key} needs an integer, got {text!r}") from None
+                raise argparse.ArgumentTypeError(
+                    f"--{key} needs an integer, got {text!r}") from None
         return text
 
     return parse

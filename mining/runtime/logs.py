@@ -14,7 +14,7 @@ log = logging.getLogger("mining")
 
 
 def setup_logging(*, quiet: bool = False, verbose: bool = False) -> None:
-    """Send ``mining`` logs to stderr: INFO by default, WARNING with ``quiet``, DEBUG with ``verbose``."""
+    """Log ``mining`` to stderr: INFO by default, WARNING with ``quiet``, DEBUG with ``verbose``."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     root = logging.getLogger("mining")
     root.setLevel(level)

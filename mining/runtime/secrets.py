@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 MASK = "***"
-_SECRET_KEY = re.compile(r"(secret|password|passwd|token|credential|access[_.-]?key|api[_.-]?key)", re.I)
+_SECRET_KEY = re.compile(
+    r"(secret|password|passwd|token|credential|access[_.-]?key|api[_.-]?key)", re.I)
 # scheme://user:password@host  or  scheme://token@host
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
 # key=value pairs inside URLs or connection strings (sc://host/;token=abc, ?password=x)

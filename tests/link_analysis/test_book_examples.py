@@ -14,7 +14,8 @@ FIG_5_4 = [(A, B), (A, C), (A, D), (B, A), (B, D), (C, E), (D, B), (D, C)]  # E 
 
 
 def _edges(spark, pairs):
-    return spark.createDataFrame([(s, d, 1.0) for s, d in pairs], "src long, dst long, weight double")
+    return spark.createDataFrame([(s, d, 1.0) for s, d in pairs],
+                                 "src long, dst long, weight double")
 
 
 def _ranks(df, column="rank"):

@@ -57,8 +57,8 @@ def test_personalized_pagerank_matches_networkx(shared_data, spark):
 
 
 def test_weighted_pagerank_matches_networkx(shared_data, spark):
-    rows = [line.split(",") for line in
-            gzip.open(shared_data / "graphs/soc-sign-bitcoinotc.csv.gz", "rt")]
+    with gzip.open(shared_data / "graphs/soc-sign-bitcoinotc.csv.gz", "rt") as fh:
+        rows = [line.split(",") for line in fh]
     edges = np.array([(int(r[0]), int(r[1])) for r in rows])
     weights = np.array([float(r[2]) + 11.0 for r in rows])  # ratings -10..10 -> 1..21
     want = nx.pagerank(to_networkx(edges, weights), alpha=0.85, tol=TOL, max_iter=1000,
@@ -92,7 +92,7 @@ def _numpy_hits(edges: np.ndarray, iters: int = 5000) -> tuple[dict, dict]:
 def test_hits_matches_numpy_power_iteration(name, shared_data, spark):
     edges = np.unique(parse_edges(shared_data / GRAPHS[name]), axis=0)
     want_h, want_a = _numpy_hits(edges)
-    out, history, converged = run_hits(edge_frame(spark, edges), tol=1e-16, max_iter=5000)
+    out, _history, _converged = run_hits(edge_frame(spark, edges), tol=1e-16, max_iter=5000)
     pdf = out.toPandas()
     order = list(want_h)
     assert np.abs(as_vector(pdf, "hub", order) - [want_h[n] for n in order]).sum() <= 1e-9

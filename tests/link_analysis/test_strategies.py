@@ -74,7 +74,8 @@ def test_matvec_matches_numpy_and_counts_communication(spark, strategy):
     stripe = -(-n // k)
     # The textbook's communication per product, for this layout (§2.3.2, §5.2.3-5.2.4):
     expected = {
-        "in_memory": {"vector_entries": n * cost["vector_rows"], "partial_entries": n * cost["partial_rows"]},
+        "in_memory": {"vector_entries": n * cost["vector_rows"],
+                      "partial_entries": n * cost["partial_rows"]},
         "stripes": {"vector_entries": n, "partial_entries": n * k},
         "blocks": {"vector_entries": n * k, "partial_entries": n * k},
         "block_stripe": {"vector_entries": n * k, "partial_entries": 0, "matrix_entries_moved": m},
