@@ -24,9 +24,9 @@ from mining.errors import ConfigError, InputError
 from mining.io.frames import FORMATS, write_rows
 from mining.io.runs import RunLog
 from mining.io.warehouse import Warehouse, check_table_name, default_root
+from mining.masking import mask_secrets
 from mining.runtime.config import job_names
 from mining.runtime.logs import setup_logging
-from mining.runtime.secrets import mask_secrets
 from mining.runtime.session import PROJECT_ROOT, build_session
 
 log = logging.getLogger("mining.cli")

@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from mining.errors import InputError
 from mining.io.warehouse import Warehouse
-from mining.runtime.secrets import mask_config, mask_secrets
+from mining.masking import mask_config, mask_secrets
 from mining.schemas import RUNS
 
 STATUSES = ("running", "succeeded", "failed")
@@ -52,7 +52,7 @@ def check_run_id(run_id: object) -> str:
 class RunRecord:
     """One run of one job, as recorded in the runs table.
 
-    ``config`` must already be masked (:func:`mining.runtime.secrets.mask_config`);
+    ``config`` must already be masked (:func:`mining.masking.mask_config`);
     :meth:`RunLog.write` masks it, the inputs and the error once more before writing.
     """
 

@@ -40,7 +40,7 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from mining.errors import ConfigError, InputError
-from mining.runtime.secrets import mask_secrets
+from mining.masking import mask_secrets
 
 FAULT_ENV = "MINING_FAULT_POINT"
 FAULT_POINTS = ("after_stage", "after_move", "before_switch", "after_switch")

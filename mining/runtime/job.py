@@ -25,10 +25,10 @@ from pyspark.sql import DataFrame, SparkSession
 from mining.errors import ConfigError, InputError
 from mining.io.runs import RunLog, RunRecord, check_run_id
 from mining.io.warehouse import StagedTable, Warehouse
+from mining.masking import mask_config, mask_secrets
 from mining.runtime.config import add_param_flags, load_params, params_from_args, read_toml
 from mining.runtime.config import defaults_path as _defaults_path
 from mining.runtime.logs import Stage, StageLog, setup_logging
-from mining.runtime.secrets import mask_config, mask_secrets
 from mining.runtime.session import build_session
 
 log = logging.getLogger("mining.job")

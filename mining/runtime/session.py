@@ -162,6 +162,6 @@ def ship_code(spark: SparkSession) -> Path | None:
 
 
 def _mask_url(url: str) -> str:
-    from mining.runtime.secrets import mask_secrets
+    from mining.masking import mask_secrets
 
     return mask_secrets(url)

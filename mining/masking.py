@@ -1,4 +1,4 @@
-"""Mask credentials before a configuration, a path or a URL is logged or recorded."""
+"""Mask credentials before a configuration, a path or a URL is logged or recorded (pure)."""
 
 from __future__ import annotations
 
