@@ -26,10 +26,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,14 +39,21 @@ from pyspark.sql import DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from mining.errors import ConfigError, InputError
+from mining.io._atomic import (
+    _current_name,
+    _fault,
+    _flock,
+    _fsync,
+    _fsync_tree,
+    _remove_if_dead,
+    _version_dirs,
+    _version_number,
+)
 from mining.masking import mask_secrets
 
-FAULT_ENV = "MINING_FAULT_POINT"
-FAULT_POINTS = ("after_stage", "after_move", "before_switch", "after_switch")
 META_FILE = "_mining.json"  # leading "_": Spark's file listing skips it
 RESERVED = frozenset({"runs"})
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_VERSION = re.compile(r"v(\d{6,})")
 _URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
@@ -100,12 +106,6 @@ def parse_root(root: str | os.PathLike[str]) -> Path:
     return Path(text).expanduser().absolute()
 
 
-def _fault(point: str) -> None:
-    """Kill this process at ``point`` if ``MINING_FAULT_POINT`` names it (tests only)."""
-    if os.environ.get(FAULT_ENV) == point:
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 @dataclass
 class StagedTable:
     """A table version written to staging, not yet visible; ``rows`` counted while writing."""
@@ -128,42 +128,6 @@ class TableVersion:
     rows: int | None
     run_id: str | None
     created_at: str | None
-
-
-@contextmanager
-def _flock(path: Path) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
-
-
-def _fsync(*paths: Path) -> None:
-    for path in paths:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    # Hadoop's local writer never fsyncs; without this a power cut after the switch could leave
-    # `current` pointing at empty files. Results are small, so the cost is a few milliseconds.
-    for parent, _, files in os.walk(path):
-        _fsync(*(Path(parent) / name for name in files), Path(parent))
-
-
-def _version_number(name: str) -> int:
-    m = _VERSION.fullmatch(name)
-    return int(m.group(1)) if m else -1
-
-
-def _version_dirs(table_dir: Path) -> list[Path]:
-    vdir = table_dir / "versions"
-    return sorted(vdir.iterdir() if vdir.is_dir() else [], key=lambda p: _version_number(p.name))
 
 
 class Warehouse:
@@ -368,28 +332,6 @@ class Warehouse:
             # rewrite a published version in place; over a projection Spark refuses it.
             self.read(spark, name).select("*").createOrReplaceTempView(name)
         return names
-
-
-def _current_name(table_dir: Path) -> str | None:
-    link = table_dir / "current"
-    if not link.is_symlink():
-        return None
-    return Path(os.readlink(link)).name
-
-
-def _remove_if_dead(lock: Path, staged_dir: Path) -> None:
-    try:
-        fd = os.open(lock, os.O_RDWR)
-    except FileNotFoundError:  # its owner just committed or aborted
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:  # a live publisher holds it
-        os.close(fd)
-        return
-    shutil.rmtree(staged_dir, ignore_errors=True)
-    lock.unlink(missing_ok=True)
-    os.close(fd)
 
 
 def _describe(table: str, version_dir: Path, *, current: bool) -> TableVersion:

@@ -19,8 +19,8 @@ from pyspark.sql import types as T
 
 from mining.errors import InputError
 
-# Rows that cross the shuffle: kind 'e' = edges (src, dst, weight), 'n' = extra nodes (node, -, -),
-# 't' = teleport entries (node, column, weight).
+# Packed rows that cross the shuffle when the input is not cached: one binary blob per column
+# (int64 a, int64 b, float64 c) per kind and Arrow batch.
 _PACKED = T.StructType(
     [
         T.StructField("kind", T.StringType(), False),
@@ -94,25 +94,26 @@ class TooBig(Exception):  # noqa: N818 - a signal to switch strategy, not an err
 Solver = Callable[[GraphArrays], Solution]
 
 
-def _pack(kind: str, cols: tuple[str, str, str]) -> Callable[[Iterator[pa.RecordBatch]],
-                                                             Iterator[pa.RecordBatch]]:
-    def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            arrays = [
-                np.ascontiguousarray(
-                    batch.column(c).to_numpy(zero_copy_only=False),
-                    dtype=np.float64 if i == 2 else np.int64,
-                ).tobytes()
-                for i, c in enumerate(cols)
-            ]
-            yield pa.RecordBatch.from_pydict(
-                {"kind": [kind], "a": [arrays[0]], "b": [arrays[1]], "c": [arrays[2]]},
-                schema=_PACKED_ARROW,
-            )
+# Kinds of rows before the gather: 'e' edges (src, dst, weight), 'n' extra nodes (node, 0, 0),
+# 't' teleport entries (node, column, weight), in columns kind, a, b, c.
+_KINDS = ("e", "n", "t")
 
-    return pack
+
+def _pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """One binary row per kind per Arrow batch: kilobytes of blobs instead of many rows."""
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        kinds = batch.column("kind").to_numpy(zero_copy_only=False)
+        cols = [batch.column(c).to_numpy(zero_copy_only=False) for c in ("a", "b", "c")]
+        for kind in _KINDS:
+            mask = kinds == kind
+            if mask.any():
+                yield pa.RecordBatch.from_pydict(
+                    {"kind": [kind], **{c: [np.ascontiguousarray(col[mask]).tobytes()]
+                                        for c, col in zip(("a", "b", "c"), cols, strict=True)}},
+                    schema=_PACKED_ARROW,
+                )
 
 
 _PACKED_ARROW = pa.schema(
@@ -122,23 +123,33 @@ _PACKED_ARROW = pa.schema(
 
 
 def _unpack(batches: Iterator[pa.RecordBatch], max_edges: int | None) -> GraphArrays:
-    parts: dict[str, list[list[bytes]]] = {"e": [[], [], []], "n": [[], [], []],
-                                           "t": [[], [], []]}
+    """Concatenate packed blobs or plain rows (whichever the gather delivered) per kind."""
+    parts: dict[str, list[list[np.ndarray]]] = {k: [[], [], []] for k in _KINDS}
     edges = 0
     for batch in batches:
-        kinds = batch.column("kind").to_pylist()
-        cols = [batch.column(c).to_pylist() for c in ("a", "b", "c")]
-        for row, kind in enumerate(kinds):
-            for j in range(3):
-                parts[kind][j].append(cols[j][row])
-            if kind == "e":
-                edges += len(cols[0][row]) // 8
+        kinds = batch.column("kind").to_numpy(zero_copy_only=False)
+        packed = pa.types.is_binary(batch.schema.field("a").type)
+        for j, c in enumerate(("a", "b", "c")):
+            dtype = np.float64 if j == 2 else np.int64
+            col = batch.column(c)
+            for kind in _KINDS:
+                mask = kinds == kind
+                if not mask.any():
+                    continue
+                if packed:
+                    chunks = [np.frombuffer(b, dtype) for b in col.filter(pa.array(mask))
+                              .to_pylist()]
+                else:
+                    chunks = [col.to_numpy(zero_copy_only=False)[mask].astype(dtype)]
+                parts[kind][j].extend(chunks)
+                if kind == "e" and j == 0:
+                    edges += sum(len(x) for x in chunks)
         if max_edges is not None and edges > max_edges:
             raise TooBig(edges)
 
     def arr(kind: str, j: int) -> np.ndarray:
         dtype = np.float64 if j == 2 else np.int64
-        chunks = [np.frombuffer(b, dtype=dtype) for b in parts[kind][j]]
+        chunks = parts[kind][j]
         return np.concatenate(chunks) if chunks else np.empty(0, dtype)
 
     return GraphArrays(arr("e", 0), arr("e", 1), arr("e", 2), arr("n", 0),
@@ -206,17 +217,16 @@ def solve_in_one_task(
         When the graph has more than ``max_edges`` edges (checked in the task before any work).
     """
     w = F.col(weight).cast("double") if weight else F.lit(1.0)
-    packed = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"), w.alias("w"))
-    packed = packed.mapInArrow(_pack("e", ("src", "dst", "w")), _PACKED)
+    rows = edges.select(F.lit("e").alias("kind"), F.col("src").cast("long").alias("a"),
+                        F.col("dst").cast("long").alias("b"), w.alias("c"))
     if nodes is not None:
-        extra = nodes.select(F.col("node").cast("long"), F.lit(0).cast("long").alias("z"),
-                             F.lit(0.0).alias("w"))
-        packed = packed.unionByName(extra.mapInArrow(_pack("n", ("node", "z", "w")), _PACKED))
+        rows = rows.unionByName(nodes.select(
+            F.lit("n").alias("kind"), F.col("node").cast("long").alias("a"),
+            F.lit(0).cast("long").alias("b"), F.lit(0.0).alias("c")))
     if teleport is not None:
-        tele = teleport.select(F.col("node").cast("long"), F.col("column").cast("long"),
-                               F.col("weight").cast("double"))
-        packed = packed.unionByName(tele.mapInArrow(_pack("t", ("node", "column", "weight")),
-                                                    _PACKED))
+        rows = rows.unionByName(teleport.select(
+            F.lit("t").alias("kind"), F.col("node").cast("long").alias("a"),
+            F.col("column").cast("long").alias("b"), F.col("weight").cast("double").alias("c")))
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         try:
@@ -229,7 +239,7 @@ def solve_in_one_task(
         sol.n_edges = len(graph.src)
         yield from _emit(sol)
 
-    gathered = _gather(packed, source if source is not None else edges)
+    gathered = _gather(rows, source if source is not None else edges)
     # The history and the summary travel back as an observed metric of the one job, so no
     # second job is needed to read them.
     obs = Observation(f"local_solve_{id(edges)}")
@@ -256,14 +266,15 @@ def solve_in_one_task(
 _TOO_BIG = "__too_big__:"
 
 
-def _gather(packed: DataFrame, source: DataFrame) -> DataFrame:
-    """All packed rows in one partition.
+def _gather(rows: DataFrame, source: DataFrame) -> DataFrame:
+    """All rows in one partition.
 
-    A cached input is read by the one task directly (``coalesce(1)``: no shuffle, one stage);
-    otherwise the upstream work (a file scan, a parse) would also shrink to one task, so the
-    packed rows cross a shuffle instead and the upstream keeps every core.
+    A cached input is read by the one task directly (``coalesce(1)``: no shuffle, one stage,
+    no packing). Otherwise the upstream work (a file scan, a parse) would also shrink to one
+    task, so each partition packs its rows into a few binary blobs (in parallel) and only the
+    blobs cross a shuffle.
     """
     level = source.storageLevel
     if level.useMemory or level.useDisk:
-        return packed.coalesce(1)
-    return packed.repartition(1)
+        return rows.coalesce(1)
+    return rows.mapInArrow(_pack, _PACKED).repartition(1)

@@ -240,4 +240,5 @@ def split_trimmed(value: Column, delimiter: str) -> Column:
 
 def strip(value: Column) -> Column:
     """``value`` without leading and trailing whitespace (not only spaces)."""
-    return F.trim(value, F.lit(WHITESPACE))
+    # btrim, not the two-argument trim (deprecated in Spark 4.3: it warns on every plan).
+    return F.btrim(value, F.lit(WHITESPACE))

@@ -10,7 +10,6 @@ from pyspark.sql import functions as F
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
 from mining.io.readers._lines import (
-    WHITESPACE,
     PathArg,
     number_rows,
     resolve_paths,
@@ -223,7 +222,8 @@ def _stage(
         fields = split_trimmed(value, delimiter or ",")
     skip = trimmed == ""
     if comment:
-        skip = skip | F.ltrim(value, F.lit(WHITESPACE)).startswith(comment)
+        # Java's \s is exactly WHITESPACE; \Q..\E quotes the comment marker.
+        skip = skip | value.rlike(r"^\s*\Q" + comment.replace(r"\E", "") + r"\E")
     if header:
         skip = skip | (F.col("line_number") == 1)
     src_c, dst_c, weight_c = columns
