@@ -40,6 +40,7 @@ from pyspark.sql import functions as F
 
 from mining.errors import ConfigError, InputError
 from mining.io._atomic import (
+    FAULT_POINTS,
     _current_name,
     _fault,
     _flock,
@@ -50,6 +51,18 @@ from mining.io._atomic import (
     _version_number,
 )
 from mining.masking import mask_secrets
+
+__all__ = [
+    "FAULT_POINTS",
+    "META_FILE",
+    "RESERVED",
+    "StagedTable",
+    "TableVersion",
+    "Warehouse",
+    "check_table_name",
+    "default_root",
+    "parse_root",
+]
 
 META_FILE = "_mining.json"  # leading "_": Spark's file listing skips it
 RESERVED = frozenset({"runs"})
