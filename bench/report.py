@@ -105,7 +105,10 @@ def _max(values: Any) -> float | None:
 def _note(run: RunResult, timeout: float) -> str:
     if run.status == "dnf":
         return f"did not finish (limit {timeout:g} s)"
-    return f"error: {run.error}"
+    # The first line only: a JVM error's stack trace would break the markdown table (the JSON
+    # record keeps the full text).
+    first = (run.error or "").strip().splitlines()[0] if run.error else ""
+    return f"error: {first[:160]}"
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
