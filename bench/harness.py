@@ -257,6 +257,9 @@ def _child(fn: Callable[[], object], conn: Any) -> None:
         conn.send(("error", None, None, f"{type(exc).__name__}: {exc}"[:2000], None))
     finally:
         conn.close()
+        # Skip interpreter teardown: the fork inherited the driver's py4j socket, and proxies
+        # finalized at exit would send commands on it, in the middle of the parent's traffic.
+        os._exit(0)
 
 
 def run_in_child(fn: Callable[[], object], timeout: float

@@ -20,7 +20,8 @@ _BITMAP_FACTOR = 8
 def compact_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Map arbitrary int64 node ids to dense indices 0..n-1 in increasing id order.
 
-    Returns the sorted distinct ids and, for each input array, its dense indices (int64).
+    Returns the sorted distinct ids and, for each input array, its dense indices (int32 below
+    2**31 nodes, which scipy's sparse matrices then use without a conversion copy, else int64).
     """
     ids = [np.asarray(a, dtype=np.int64) for a in id_arrays]
     total = sum(len(a) for a in ids)
@@ -32,27 +33,66 @@ def compact_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         present = np.zeros(hi + 1, dtype=bool)
         for a in ids:
             present[a] = True
-        position = np.cumsum(present, dtype=np.int64) - 1
+        position = np.cumsum(present, dtype=_index_dtype(hi + 1))
+        position -= 1
         return np.flatnonzero(present).astype(np.int64), [position[a] for a in ids]
     uniq, inverse = np.unique(np.concatenate(ids), return_inverse=True)
     splits = np.cumsum([len(a) for a in ids])[:-1]
-    return uniq, list(np.split(inverse.astype(np.int64), splits))
+    return uniq, list(np.split(inverse.astype(_index_dtype(len(uniq))), splits))
+
+
+def _index_dtype(n: int) -> type[np.signedinteger]:
+    return np.int32 if n < 2**31 - 1 else np.int64
+
+
+@dataclass
+class Transition:
+    """Column-stochastic M (MMDS §5.1.2) kept factored as ``A · diag(1 / outweight)``.
+
+    ``A[dst, src]`` holds the raw edge weights, so building M needs no per-edge division, and
+    ``M @ x`` is ``A @ (x / outweight)``: a scaling of the n-vector instead of nnz values.
+    """
+
+    a: sp.csr_matrix
+    inv_out: np.ndarray  # 1 / outweight, 0 on dead ends; shape (n, 1)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.a.shape
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        scale = self.inv_out if x.ndim == 2 else self.inv_out[:, 0]
+        return self.a @ (x * scale)
+
+    def toarray(self) -> np.ndarray:
+        """Dense M (for tests and tiny graphs)."""
+        return self.a.toarray() * self.inv_out[:, 0]
 
 
 def transition_matrix(src: np.ndarray, dst: np.ndarray, weight: np.ndarray, n: int
-                      ) -> tuple[sp.csr_matrix, np.ndarray]:
-    """Column-stochastic M (MMDS §5.1.2) as CSR with ``M[dst, src] = w / outweight(src)``.
+                      ) -> tuple[Transition, np.ndarray]:
+    """M with ``M[dst, src] = w / outweight(src)`` (MMDS §5.1.2), as a :class:`Transition`.
 
     Returns ``(M, dangling)``; ``dangling`` marks nodes with no (or zero-weight) out-links.
-    Duplicate (src, dst) pairs are summed, as networkx does for multigraph weights.
+    Duplicate (src, dst) pairs add up, as networkx does for multigraph weights (they stay
+    separate entries of A, which a product sums).
     """
     out_weight = np.bincount(src, weights=weight, minlength=n)
     dangling = out_weight == 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(dangling, 0.0, 1.0 / np.where(dangling, 1.0, out_weight))
-    m = sp.csr_matrix((weight * scale[src], (dst, src)), shape=(n, n))
-    m.sum_duplicates()
-    return m, dangling
+    with np.errstate(divide="ignore"):
+        inv_out = np.where(dangling, 0.0, 1.0 / out_weight)
+    return Transition(csr(weight, dst, src, n), inv_out[:, None]), dangling
+
+
+def csr(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> sp.csr_matrix:
+    """n x n CSR from triplets without summing duplicates.
+
+    A product adds duplicate entries anyway, and summing them first means sorting the column
+    indices of every row (measured: 40% of the build on 16M edges).
+    """
+    coo = sp.coo_matrix((values, (rows, cols)), shape=(n, n))
+    coo.has_canonical_format = True  # no sort, no duplicate sum: see above
+    return coo.tocsr()
 
 
 @dataclass
@@ -75,7 +115,7 @@ def normalized_columns(p: np.ndarray) -> np.ndarray:
 
 
 def pagerank_power(
-    m: sp.csr_matrix,
+    m: Transition,
     dangling: np.ndarray,
     teleport: np.ndarray,
     *,

@@ -2,8 +2,8 @@
 
 When a graph fits comfortably in one task (as Spark decides a broadcast join), one Spark job
 that runs every iteration inside one task beats one job per iteration: a Spark step costs
-~0.1-0.25 s here before any work (see bench/). The edges are packed into a few binary rows per
-Arrow batch in parallel, so only kilobytes-to-megabytes of blobs cross the one shuffle.
+~0.1-0.25 s here before any work (see bench/). How the rows reach the task is in
+``_transfer``.
 """
 
 from __future__ import annotations
@@ -18,17 +18,10 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from mining.errors import InputError
+from mining.link_analysis._transfer import GraphArrays, TooBig, gather, graph_rows, unpack
 
-# Packed rows that cross the shuffle when the input is not cached: one binary blob per column
-# (int64 a, int64 b, float64 c) per kind and Arrow batch.
-_PACKED = T.StructType(
-    [
-        T.StructField("kind", T.StringType(), False),
-        T.StructField("a", T.BinaryType(), False),
-        T.StructField("b", T.BinaryType(), False),
-        T.StructField("c", T.BinaryType(), False),
-    ]
-)
+__all__ = ["SOLVED", "GraphArrays", "LocalRun", "Solution", "Solver", "TooBig",
+           "solve_in_one_task"]
 
 # What the task returns: 'r' rows carry a node and its values (one per output column),
 # 'h' rows one iteration of history, 'x' rows an input error message.
@@ -45,19 +38,6 @@ SOLVED = T.StructType(
         T.StructField("count", T.LongType(), True),
     ]
 )
-
-
-@dataclass
-class GraphArrays:
-    """The graph as the task sees it: raw int64 ids, weights, extra nodes and teleport entries."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
-    nodes: np.ndarray
-    tele_node: np.ndarray
-    tele_col: np.ndarray
-    tele_weight: np.ndarray
 
 
 @dataclass
@@ -83,77 +63,7 @@ class LocalRun:
     n_edges: int
 
 
-class TooBig(Exception):  # noqa: N818 - a signal to switch strategy, not an error
-    """The graph has more edges than the single-task limit; use a block strategy."""
-
-    def __init__(self, edges: int) -> None:
-        super().__init__(f"{edges} edges")
-        self.edges = edges
-
-
 Solver = Callable[[GraphArrays], Solution]
-
-
-# Kinds of rows before the gather: 'e' edges (src, dst, weight), 'n' extra nodes (node, 0, 0),
-# 't' teleport entries (node, column, weight), in columns kind, a, b, c.
-_KINDS = ("e", "n", "t")
-
-
-def _pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """One binary row per kind per Arrow batch: kilobytes of blobs instead of many rows."""
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        kinds = batch.column("kind").to_numpy(zero_copy_only=False)
-        cols = [batch.column(c).to_numpy(zero_copy_only=False) for c in ("a", "b", "c")]
-        for kind in _KINDS:
-            mask = kinds == kind
-            if mask.any():
-                yield pa.RecordBatch.from_pydict(
-                    {"kind": [kind], **{c: [np.ascontiguousarray(col[mask]).tobytes()]
-                                        for c, col in zip(("a", "b", "c"), cols, strict=True)}},
-                    schema=_PACKED_ARROW,
-                )
-
-
-_PACKED_ARROW = pa.schema(
-    [("kind", pa.string(), False), ("a", pa.binary(), False), ("b", pa.binary(), False),
-     ("c", pa.binary(), False)]
-)
-
-
-def _unpack(batches: Iterator[pa.RecordBatch], max_edges: int | None) -> GraphArrays:
-    """Concatenate packed blobs or plain rows (whichever the gather delivered) per kind."""
-    parts: dict[str, list[list[np.ndarray]]] = {k: [[], [], []] for k in _KINDS}
-    edges = 0
-    for batch in batches:
-        kinds = batch.column("kind").to_numpy(zero_copy_only=False)
-        packed = pa.types.is_binary(batch.schema.field("a").type)
-        for j, c in enumerate(("a", "b", "c")):
-            dtype = np.float64 if j == 2 else np.int64
-            col = batch.column(c)
-            for kind in _KINDS:
-                mask = kinds == kind
-                if not mask.any():
-                    continue
-                if packed:
-                    chunks = [np.frombuffer(b, dtype) for b in col.filter(pa.array(mask))
-                              .to_pylist()]
-                else:
-                    chunks = [col.to_numpy(zero_copy_only=False)[mask].astype(dtype)]
-                parts[kind][j].extend(chunks)
-                if kind == "e" and j == 0:
-                    edges += sum(len(x) for x in chunks)
-        if max_edges is not None and edges > max_edges:
-            raise TooBig(edges)
-
-    def arr(kind: str, j: int) -> np.ndarray:
-        dtype = np.float64 if j == 2 else np.int64
-        chunks = parts[kind][j]
-        return np.concatenate(chunks) if chunks else np.empty(0, dtype)
-
-    return GraphArrays(arr("e", 0), arr("e", 1), arr("e", 2), arr("n", 0),
-                       arr("t", 0), arr("t", 1), arr("t", 2))
 
 
 def _emit(sol: Solution) -> Iterator[pa.RecordBatch]:
@@ -216,21 +126,11 @@ def solve_in_one_task(
     TooBig
         When the graph has more than ``max_edges`` edges (checked in the task before any work).
     """
-    w = F.col(weight).cast("double") if weight else F.lit(1.0)
-    rows = edges.select(F.lit("e").alias("kind"), F.col("src").cast("long").alias("a"),
-                        F.col("dst").cast("long").alias("b"), w.alias("c"))
-    if nodes is not None:
-        rows = rows.unionByName(nodes.select(
-            F.lit("n").alias("kind"), F.col("node").cast("long").alias("a"),
-            F.lit(0).cast("long").alias("b"), F.lit(0.0).alias("c")))
-    if teleport is not None:
-        rows = rows.unionByName(teleport.select(
-            F.lit("t").alias("kind"), F.col("node").cast("long").alias("a"),
-            F.col("column").cast("long").alias("b"), F.col("weight").cast("double").alias("c")))
+    rows = graph_rows(edges, weight=weight, nodes=nodes, teleport=teleport)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         try:
-            graph = _unpack(batches, max_edges)
+            graph = unpack(batches, max_edges)
         except TooBig as big:  # the driver falls back to a block strategy
             yield from _emit(Solution(np.empty(0, np.int64), np.empty((0, 1)), [],
                                       error=f"{_TOO_BIG}{big.edges}"))
@@ -239,7 +139,7 @@ def solve_in_one_task(
         sol.n_edges = len(graph.src)
         yield from _emit(sol)
 
-    gathered = _gather(rows, source if source is not None else edges)
+    gathered = gather(rows, source if source is not None else edges)
     # The history and the summary travel back as an observed metric of the one job, so no
     # second job is needed to read them.
     obs = Observation(f"local_solve_{id(edges)}")
@@ -264,17 +164,3 @@ def solve_in_one_task(
 
 
 _TOO_BIG = "__too_big__:"
-
-
-def _gather(rows: DataFrame, source: DataFrame) -> DataFrame:
-    """All rows in one partition.
-
-    A cached input is read by the one task directly (``coalesce(1)``: no shuffle, one stage,
-    no packing). Otherwise the upstream work (a file scan, a parse) would also shrink to one
-    task, so each partition packs its rows into a few binary blobs (in parallel) and only the
-    blobs cross a shuffle.
-    """
-    level = source.storageLevel
-    if level.useMemory or level.useDisk:
-        return rows.coalesce(1)
-    return rows.mapInArrow(_pack, _PACKED).repartition(1)

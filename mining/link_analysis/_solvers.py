@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.sparse as sp
 
 from mining.link_analysis import _kernels as K
 from mining.link_analysis._local import GraphArrays, Solution, Solver
@@ -104,8 +103,7 @@ def hits_solver(*, max_iter: int, tol: float) -> Solver:
         n = len(ids)
         if n == 0:
             return Solution(ids, np.empty((0, 2)), [], converged=True)
-        adj = sp.csr_matrix((g.weight, (s, d)), shape=(n, n))
-        adj.sum_duplicates()
+        adj = K.csr(g.weight, s, d, n)
         h, a, res = K.hits_power(adj, max_iter=max_iter, tol=tol)
         return Solution(ids, np.column_stack([h, a]), res.history, converged=res.converged)
 

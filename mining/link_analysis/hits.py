@@ -47,8 +47,9 @@ def run_hits(edges: DataFrame, *, max_iter: int = 100, tol: float = 1e-8,
         raise InputError(f"need max_iter >= 1 and tol >= 0, got {max_iter}, {tol}")
     w = F.col(weight) if weight and weight in edges.columns else F.lit(1.0)
     e = edges.select("src", "dst", w.cast("double").alias("w"))
-    run = solve_in_one_task(e, hits_solver(max_iter=max_iter, tol=tol), weight="w", nodes=nodes,
-                            source=edges)
+    weighted = bool(weight and weight in edges.columns)  # else no weights cross to the task
+    run = solve_in_one_task(e, hits_solver(max_iter=max_iter, tol=tol),
+                            weight="w" if weighted else None, nodes=nodes, source=edges)
     history = [{"iteration": i, "l1_delta": d, "seconds": s} for i, d, s, _ in run.history]
     out = run.values.select("node", F.col("values")[0].alias("hub"),
                             F.col("values")[1].alias("authority"))

@@ -184,11 +184,11 @@ def run_pagerank(
 
     Notes
     -----
-    Cost: ``local`` is one Spark job: the edges are packed into a few binary rows per Arrow
-    batch, moved to one task, and every iteration runs there (the edges and an ``N x columns``
-    float matrix in memory); the task checks the edge count first, so ``auto`` falls back to
-    ``blocks`` without having counted. Block strategies run one aggregate (count and weight
-    checks), a preparation (node index, tiles), then one job per iteration (see
+    Cost: ``local`` is one Spark job: the edges (and weights, when a weight column is used) move
+    to one task as Arrow batches, and every iteration runs there (the edges and an ``N x
+    columns`` float matrix in memory); the task checks the edge count first, so ``auto`` falls
+    back to ``blocks`` without having counted. Block strategies run one aggregate (count and
+    weight checks), a preparation (node index, tiles), then one job per iteration (see
     ``mining.link_analysis.matvec`` for the communication per iteration). The history (a few
     numbers per iteration) reaches the driver as an observed metric.
     """
@@ -206,8 +206,9 @@ def run_pagerank(
         solver = pagerank_solver(beta=beta, max_iter=max_iter, tol=tol, columns=columns,
                                  uniform_first=personalization is None, dead_ends=dead_ends)
         try:
-            run = solve_in_one_task(e, solver, weight="w", nodes=nodes, teleport=tele,
-                                    max_edges=limit, source=edges)
+            weighted = bool(weight and weight in edges.columns)  # else no weights cross
+            run = solve_in_one_task(e, solver, weight="w" if weighted else None, nodes=nodes,
+                                    teleport=tele, max_edges=limit, source=edges)
         except TooBig as big:
             chosen, m = "blocks", big.edges
             reason = (f"{m:,} edges > local_max_edges={local_max_edges:,}: square blocks, one "
