@@ -13,6 +13,11 @@ from pyspark.sql import types as T
 # A directed edge. `weight` is 1.0 when the input has no weight column; SNAP-style readers keep
 # signed weights (bitcoin-otc ratings are -10..10), algorithms that need non-negative weights
 # check them.
+# Field metadata key on `EDGES.weight`: true when the reader gave every edge weight 1.0 (no
+# weight column, duplicates not summed). Algorithms may then skip moving the weights; they
+# still verify the claim in the same job (a union with weighted edges keeps this metadata).
+UNIT_WEIGHT = "mining.unit_weight"
+
 EDGES = T.StructType(
     [
         T.StructField("src", T.LongType(), nullable=False),

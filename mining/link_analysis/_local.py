@@ -8,6 +8,7 @@ that runs every iteration inside one task beats one job per iteration: a Spark s
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,6 +20,9 @@ from pyspark.sql import types as T
 
 from mining.errors import InputError
 from mining.link_analysis._transfer import GraphArrays, TooBig, gather, graph_rows, unpack
+from mining.schemas import UNIT_WEIGHT
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SOLVED", "GraphArrays", "LocalRun", "Solution", "Solver", "TooBig",
            "solve_in_one_task"]
@@ -109,12 +113,16 @@ def solve_in_one_task(
     teleport: DataFrame | None = None,
     max_edges: int | None = None,
     source: DataFrame | None = None,
+    unit_weight: bool = False,
 ) -> LocalRun:
     """Run ``solver`` over the whole graph in one task.
 
     ``edges`` needs ``src``, ``dst`` (and ``weight`` when given); ``nodes`` a ``node`` column;
     ``teleport`` columns ``node``, ``column`` (int), ``weight``; ``source`` the caller's
     DataFrame that ``edges`` was projected from (its caching decides how rows are gathered).
+    ``unit_weight``: the caller believes every weight is 1 (``mining.schemas.UNIT_WEIGHT``), so
+    the weights stay behind; the same job counts weights other than 1, and if there are any
+    the solve runs again with them.
     The returned DataFrame has ``node`` and ``values`` (array<double>) and is locally
     checkpointed (the one action runs the solve); the history (one row per iteration) reaches
     the driver as an observed metric of that action.
@@ -126,7 +134,11 @@ def solve_in_one_task(
     TooBig
         When the graph has more than ``max_edges`` edges (checked in the task before any work).
     """
-    rows = graph_rows(edges, weight=weight, nodes=nodes, teleport=teleport)
+    guard, shipped = None, edges
+    if unit_weight and weight:
+        guard = Observation(f"unit_weight_{id(edges)}")
+        shipped = edges.observe(guard, F.count_if(F.col(weight) != 1.0).alias("other"))
+    rows = graph_rows(shipped, weight=None if guard else weight, nodes=nodes, teleport=teleport)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         try:
@@ -150,6 +162,11 @@ def solve_in_one_task(
     info = obs.get.get("info")
     if info is None:  # a Connect server may not return metrics of a checkpoint command
         info = solved.filter(F.col("kind") != "r").drop("values").collect()
+    if guard is not None and _other_weights(guard, edges, weight):
+        log.warning("edge weights are not all 1 despite the %s metadata; solving with them",
+                    UNIT_WEIGHT)
+        return solve_in_one_task(edges, solver, weight=weight, nodes=nodes, teleport=teleport,
+                                 max_edges=max_edges, source=source)
     errors = [r["message"] for r in info if r["kind"] == "x"]
     if errors and errors[0].startswith(_TOO_BIG):
         raise TooBig(int(errors[0][len(_TOO_BIG):]))
@@ -164,3 +181,11 @@ def solve_in_one_task(
 
 
 _TOO_BIG = "__too_big__:"
+
+
+def _other_weights(guard: Observation, edges: DataFrame, weight: str | None) -> bool:
+    """Whether any weight differs from 1 (from the observation, else one small query)."""
+    other = guard.get.get("other")
+    if other is None:  # metrics not delivered (Connect): ask directly
+        return bool(edges.filter(F.col(str(weight)) != 1.0).limit(1).count())
+    return bool(other)

@@ -17,6 +17,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from mining.schemas import UNIT_WEIGHT
+
 # Kinds of rows: EDGE (src, dst, weight), NODE (node, 0, 0) for extra nodes, TELEPORT (node,
 # column, weight). A byte, not a string: a string column costs a Python object per row.
 EDGE, NODE, TELEPORT = 0, 1, 2
@@ -54,6 +56,13 @@ class TooBig(Exception):  # noqa: N818 - a signal to switch strategy, not an err
     def __init__(self, edges: int) -> None:
         super().__init__(f"{edges} edges")
         self.edges = edges
+
+
+def unit_weights(edges: DataFrame, weight: str | None) -> bool:
+    """Whether ``edges``' weight column claims weight 1 everywhere (reader metadata)."""
+    if not weight or weight not in edges.columns:
+        return False
+    return edges.schema[weight].metadata.get(UNIT_WEIGHT) is True
 
 
 def graph_rows(edges: DataFrame, *, weight: str | None, nodes: DataFrame | None,

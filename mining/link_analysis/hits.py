@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from mining.errors import ConvergenceError, InputError
 from mining.link_analysis._local import solve_in_one_task
 from mining.link_analysis._solvers import hits_solver
+from mining.link_analysis._transfer import unit_weights
 
 
 def run_hits(edges: DataFrame, *, max_iter: int = 100, tol: float = 1e-8,
@@ -49,7 +50,8 @@ def run_hits(edges: DataFrame, *, max_iter: int = 100, tol: float = 1e-8,
     e = edges.select("src", "dst", w.cast("double").alias("w"))
     weighted = bool(weight and weight in edges.columns)  # else no weights cross to the task
     run = solve_in_one_task(e, hits_solver(max_iter=max_iter, tol=tol),
-                            weight="w" if weighted else None, nodes=nodes, source=edges)
+                            weight="w" if weighted else None, nodes=nodes, source=edges,
+                            unit_weight=weighted and unit_weights(edges, weight))
     history = [{"iteration": i, "l1_delta": d, "seconds": s} for i, d, s, _ in run.history]
     out = run.values.select("node", F.col("values")[0].alias("hub"),
                             F.col("values")[1].alias("authority"))

@@ -23,6 +23,7 @@ from mining.link_analysis import _distributed as D
 from mining.link_analysis._blocks import STRATEGIES, default_blocks, make_layout
 from mining.link_analysis._local import TooBig, solve_in_one_task
 from mining.link_analysis._solvers import pagerank_solver
+from mining.link_analysis._transfer import unit_weights
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,8 @@ def run_pagerank(
         try:
             weighted = bool(weight and weight in edges.columns)  # else no weights cross
             run = solve_in_one_task(e, solver, weight="w" if weighted else None, nodes=nodes,
-                                    teleport=tele, max_edges=limit, source=edges)
+                                    teleport=tele, max_edges=limit, source=edges,
+                                    unit_weight=weighted and unit_weights(edges, weight))
         except TooBig as big:
             chosen, m = "blocks", big.edges
             reason = (f"{m:,} edges > local_max_edges={local_max_edges:,}: square blocks, one "

@@ -19,7 +19,7 @@ from mining.io.readers._lines import (
 )
 from mining.io.readers._stage import conform, first_reason, line_checks, split_rows
 from mining.io.readers.result import Probe, ReadResult, observe, standard_counts
-from mining.schemas import EDGES, NODE_MAP
+from mining.schemas import EDGES, NODE_MAP, UNIT_WEIGHT
 
 
 def _input_order() -> Column:
@@ -154,6 +154,8 @@ def read_edges(
     if not directed:
         edges = _both_directions(edges)
     data = conform(edges, EDGES)
+    if weight_column is None and not (dedup and duplicate_weight == "sum"):
+        data = data.withMetadata("weight", {UNIT_WEIGHT: True})
 
     def derive(raw: dict[str, int]) -> dict[str, int]:
         out = standard_counts(raw)
