@@ -90,7 +90,11 @@ def _graphx(spark: Any, path: Path) -> Callable[[], int]:
             sc, str(path), False, parts, level, level)
         tag = jvm.scala.reflect.ClassTag.Int()
         ranks = jvm.org.apache.spark.graphx.lib.PageRank.run(graph, ITERATIONS, 1 - BETA, tag, tag)
-        return int(ranks.vertices().count())
+        count = int(ranks.vertices().count())
+        # Release both graphs' cached RDDs, so later runs (ours included) do not pay their GC.
+        ranks.unpersist(False)
+        graph.unpersist(False)
+        return count
 
     return run
 

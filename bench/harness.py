@@ -147,6 +147,7 @@ class RunResult:
     error: str | None = None
     driver_peak_mb: float | None = None
     jvm_peak_mb: float | None = None
+    workers_peak_mb: float | None = None
 
 
 def _summary(value: object) -> Any:
@@ -176,6 +177,36 @@ def peak_rss_mb(pid: int | None) -> float | None:
     except OSError:
         pass
     return None
+
+
+def descendants(pid: int | None) -> list[int]:
+    """Pids of every process below ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    if pid is None:
+        return []
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            # the command may hold spaces or parentheses: the parent pid follows the last ')'
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def reset_workers_peak(jvm: int | None) -> None:
+    """Reset the peak RSS of the JVM's Python workers (PySpark's daemon forks them)."""
+    for pid in descendants(jvm):
+        _reset_peak(pid)
+
+
+def workers_peak_mb(jvm: int | None) -> float | None:
+    """The largest peak RSS among the JVM's Python worker processes since the last reset."""
+    peaks = [p for p in (peak_rss_mb(pid) for pid in descendants(jvm)) if p is not None]
+    return max(peaks) if peaks else None
 
 
 def jvm_pid(spark: Any) -> int | None:

@@ -87,6 +87,7 @@ def summarize(runs: list[RunResult], tools: list[str], ours: str, timeout: float
             "min_s": min(secs) if secs else None, "max_s": max(secs) if secs else None,
             "driver_peak_mb": _max(r.driver_peak_mb for r in mine),
             "jvm_peak_mb": _max(r.jvm_peak_mb for r in mine),
+            "workers_peak_mb": _max(getattr(r, "workers_peak_mb", None) for r in mine),
             "result": next((r.result for r in reversed(mine) if r.status == "ok"), None),
             "note": _note(failed[0], timeout) if failed else "",
         }
@@ -127,12 +128,13 @@ def to_markdown(record: dict[str, Any]) -> str:
         f"Spark {m['spark']} ({m['master']}), commit {m['git_commit']}. "
         f"{record['repeats']} repeats interleaved, limit {record['timeout_s']:g} s per run. "
         f"Ratio = tool median / `{record['ours']}` median (above 1: ours is faster). "
-        "Peak memory: driver Python and driver JVM resident sets per run (the JVM rarely "
-        "returns heap, so its figure includes earlier runs' growth).",
+        "Peak memory: driver Python, driver JVM and the largest Python worker (where "
+        "`mapInArrow` code runs) resident sets per run (the JVM rarely returns heap, so its "
+        "figure includes earlier runs' growth).",
         "",
         "| tool | median s | min s | max s | ratio to ours | runs ok | driver peak MB "
-        "| JVM peak MB | result |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| JVM peak MB | worker peak MB | result |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for tool, s in record["summary"].items():
         median = _fmt(s["median_s"]) if s["median_s"] is not None else s["note"]
@@ -141,6 +143,7 @@ def to_markdown(record: dict[str, Any]) -> str:
             f"| {tool} | {median} | {_fmt(s['min_s'])} | {_fmt(s['max_s'])} | "
             f"{_fmt(s['ratio_vs_ours'], 2)} | {s['runs_ok']}/{s['runs']} | "
             f"{_fmt(s['driver_peak_mb'], 0)} | {_fmt(s['jvm_peak_mb'], 0)} | "
+            f"{_fmt(s.get('workers_peak_mb'), 0)} | "
             f"{result.replace('|', '/')} |"
         )
     return "\n".join(lines) + "\n"

@@ -22,8 +22,10 @@ from bench.harness import (
     _reset_peak,
     jvm_pid,
     peak_rss_mb,
+    reset_workers_peak,
     run_in_child,
     run_in_thread,
+    workers_peak_mb,
 )
 from bench.report import build_record, to_markdown, write_record
 
@@ -48,9 +50,11 @@ def run_tool(name: str, tool: Tool, repeat: int, timeout: float, spark: Any) -> 
     jvm = jvm_pid(spark)
     _reset_peak(os.getpid())
     _reset_peak(jvm)
+    reset_workers_peak(jvm)
     status, secs, summary, error = run_in_thread(tool.fn, timeout, spark)
     return RunResult(name, repeat, status, secs, summary, error,
-                     driver_peak_mb=peak_rss_mb(os.getpid()), jvm_peak_mb=peak_rss_mb(jvm))
+                     driver_peak_mb=peak_rss_mb(os.getpid()), jvm_peak_mb=peak_rss_mb(jvm),
+                     workers_peak_mb=workers_peak_mb(jvm))
 
 
 def run_benchmark(bench: Benchmark, ctx: BenchContext, *, repeats: int = 3,
