@@ -28,7 +28,7 @@ from mining.link_analysis._transfer import unit_weights
 log = logging.getLogger(__name__)
 
 #: Graphs up to this many edges are solved in one task (all iterations in numpy); larger ones
-#: iterate over blocks, one Spark job per iteration. 16M edges take ~0.5 GB in the task.
+#: iterate over blocks, one Spark job per iteration. 16M edges peaked at 0.9 GB in the task.
 LOCAL_MAX_EDGES = 50_000_000
 _TOPIC = re.compile(r"^[A-Za-z0-9_]{1,48}$")
 
