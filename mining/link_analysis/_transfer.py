@@ -135,7 +135,7 @@ def unpack(batches: Iterator[pa.RecordBatch], max_edges: int | None) -> GraphArr
     ``max_edges`` edges have arrived.
     """
     parts: dict[int, list[list[np.ndarray]]] = {k: [[], [], []] for k in _KINDS}
-    edges = 0
+    edges = before = 0  # edges so far; chunks of edge sources already counted
     for batch in batches:
         if batch.num_rows == 0:
             continue
@@ -153,7 +153,8 @@ def unpack(batches: Iterator[pa.RecordBatch], max_edges: int | None) -> GraphArr
             values = col.to_numpy(zero_copy_only=False).astype(_DTYPES[j], copy=False)
             for kind, mask in masks or []:
                 parts[kind][j].append(values if mask is None else values[mask])
-        edges = sum(len(x) for x in parts[EDGE][0])
+        edges += sum(len(x) for x in parts[EDGE][0][before:])
+        before = len(parts[EDGE][0])
         if max_edges is not None and edges > max_edges:
             raise TooBig(edges)
 

@@ -46,9 +46,9 @@ def run_hits(edges: DataFrame, *, max_iter: int = 100, tol: float = 1e-8,
     """
     if max_iter < 1 or tol < 0:
         raise InputError(f"need max_iter >= 1 and tol >= 0, got {max_iter}, {tol}")
-    w = F.col(weight) if weight and weight in edges.columns else F.lit(1.0)
-    e = edges.select("src", "dst", w.cast("double").alias("w"))
     weighted = bool(weight and weight in edges.columns)  # else no weights cross to the task
+    w = F.col(str(weight)) if weighted else F.lit(1.0)
+    e = edges.select("src", "dst", w.cast("double").alias("w"))
     run = solve_in_one_task(e, hits_solver(max_iter=max_iter, tol=tol),
                             weight="w" if weighted else None, nodes=nodes, source=edges,
                             unit_weight=weighted and unit_weights(edges, weight))

@@ -197,7 +197,8 @@ def run_pagerank(
     t0 = time.perf_counter()
     tele, names = _teleport_table(personalization, topics)
     columns = 1 + len(names)
-    w = F.col(weight).cast("double") if weight and weight in edges.columns else F.lit(1.0)
+    weighted = bool(weight and weight in edges.columns)  # else no weights cross to the task
+    w = F.col(str(weight)).cast("double") if weighted else F.lit(1.0)
     e = edges.select(F.col("src").cast("long"), F.col("dst").cast("long"), w.alias("w"))
     chosen, reason, m = strategy, "chosen by the caller", -1
     if strategy in ("auto", "local"):
@@ -207,7 +208,6 @@ def run_pagerank(
         solver = pagerank_solver(beta=beta, max_iter=max_iter, tol=tol, columns=columns,
                                  uniform_first=personalization is None, dead_ends=dead_ends)
         try:
-            weighted = bool(weight and weight in edges.columns)  # else no weights cross
             run = solve_in_one_task(e, solver, weight="w" if weighted else None, nodes=nodes,
                                     teleport=tele, max_edges=limit, source=edges,
                                     unit_weight=weighted and unit_weights(edges, weight))
