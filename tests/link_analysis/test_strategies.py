@@ -102,3 +102,13 @@ def test_bad_inputs_are_clear(spark):
     empty_topic = spark.createDataFrame([("t", 99)], "topic string, node long")
     with pytest.raises(InputError, match="teleport"):
         run_pagerank(ok, topics=empty_topic)
+
+
+def test_auto_falls_back_to_blocks_above_the_single_task_limit(gnutella):
+    df, want, _ = gnutella
+    n_edges = df.count()
+    res = run_pagerank(df, max_iter=ITERATIONS, tol=0.0, local_max_edges=n_edges - 1)
+    got = res.ranks.toPandas().set_index("node")["rank"].sort_index()
+    assert res.strategy == "blocks" and res.n_edges == n_edges
+    assert "local_max_edges" in res.reason
+    assert np.abs(got.to_numpy() - want.to_numpy()).sum() <= 1e-12
