@@ -20,6 +20,7 @@ demo: setup       ## run the demo pipeline on the bundled data and print results
 	@echo "== top 10 pages of the hollins.edu web graph (sql/top_pages.sql)"
 	@$(VENV)/bin/mining sql top_pages --param k=10 --quiet
 	@echo "== convergence plot: warehouse/plots/pagerank_convergence.png"
+	@echo "== Spark's own log, one file per command: warehouse/logs/"
 
 test: setup-test  ## lint, then the test suite: local, Spark Connect subset, cluster smoke, faults
 	@scripts/run_tests.sh
@@ -28,7 +29,7 @@ test-slow: setup-test  ## the exhaustive matrices marked `slow` (not run by CI)
 	@$(PY) -m pytest -m slow
 
 lint: setup-test
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/mypy
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/mypy && $(VENV)/bin/deptry .
 
 bench: setup-test ## benchmarks side by side with their anchors (results in bench/results/)
 	@$(PY) -m bench $(BENCH_ARGS)

@@ -1,10 +1,12 @@
 """Demo pipeline: ingest the bundled real data, publish profiles and the quarantine.
 
-Tables published: ``dataset_profile`` (rows read/kept/quarantined per data set),
-``degree_distribution`` (hollins.edu web graph), ``basket_sizes`` (Groceries),
-``quarantine`` (every rejected input row, with its data set), and the link analysis of the
-hollins.edu graph: ``pagerank`` (with a TrustRank column and spam mass), ``pagerank_iterations``,
-``hits``; plus ``plots/pagerank_convergence.png`` in the warehouse.
+Tables published (schemas in :data:`mining.schemas.RESULT_TABLES`, checked at publish):
+``dataset_profile`` (rows read/kept/quarantined per data set), ``degree_distribution``
+(hollins.edu web graph), ``basket_sizes`` (Groceries), ``quarantine`` (every rejected input
+row: ``dataset`` plus the reader's quarantine columns), and the link analysis of the hollins.edu
+graph (MMDS ch. 5): ``pagerank`` (node, rank), ``spam_mass`` (node, rank, trust_rank,
+spam_mass, suspect; §5.4, from the same pass as the ranks), ``pagerank_iterations``, ``hits``;
+plus ``plots/pagerank_convergence.png`` in the warehouse.
 
 Run: ``mining run demo`` or
 ``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
@@ -13,7 +15,6 @@ Run: ``mining run demo`` or
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -66,7 +67,7 @@ def _profile(ctx: JobContext, results: dict[str, tuple[str, ReadResult]]) -> Dat
 
 
 def _link_analysis(ctx: JobContext, edges: DataFrame) -> dict[str, DataFrame]:
-    """PageRank with a trust column (one pass), spam mass, HITS on the web graph (MMDS ch. 5)."""
+    """PageRank and TrustRank (one pass), spam mass, HITS on the web graph (MMDS ch. 5)."""
     p = ctx.params
     trusted = ctx.spark.createDataFrame([(int(n),) for n in p["trusted"]], "node long")
     with ctx.stage("pagerank") as st:
@@ -74,17 +75,20 @@ def _link_analysis(ctx: JobContext, edges: DataFrame) -> dict[str, DataFrame]:
                            topics=trusted.selectExpr("'trust' as topic", "node"))
         st.rows = {"nodes": res.n_nodes, "iterations": res.n_iter}
     ctx.notes.update(strategy=res.strategy, strategy_reason=res.reason)
+    res.check_converged()
+    # Spam mass (§5.4.5) from the same pass: rank and trust rank are two columns of one solve.
     mass = (F.col("rank") - F.col("rank_trust")) / F.col("rank")
-    ranks = res.ranks.select("node", "rank", F.col("rank_trust").alias("trust_rank"),
-                             mass.alias("spam_mass"))
+    spam = res.ranks.select("node", "rank", F.col("rank_trust").alias("trust_rank"),
+                            mass.alias("spam_mass"), (mass >= p["spam_threshold"]).alias("suspect"))
     history = ctx.spark.createDataFrame(
         [tuple(h.get(k) for k in schemas.PAGERANK_ITERATIONS.fieldNames()) for h in res.history],
         schemas.PAGERANK_ITERATIONS)
-    convergence_plot(res.history, Path(ctx.warehouse.root) / "plots" / "pagerank_convergence.png",
+    convergence_plot(res.history, ctx.warehouse.inside("plots/pagerank_convergence.png"),
                      tol_line=res.n_nodes * p["tol"])
     with ctx.stage("hits"):
         hubs, _, _ = run_hits(edges, tol=p["tol"], max_iter=p["max_iter"])
-    return {"pagerank": ranks, "pagerank_iterations": history, "hits": hubs}
+    return {"pagerank": res.ranks.select("node", "rank"), "spam_mass": spam,
+            "pagerank_iterations": history, "hits": hubs}
 
 
 def pipeline(ctx: JobContext) -> None:

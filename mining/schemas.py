@@ -43,7 +43,7 @@ BASKETS = T.StructType(
     ]
 )
 
-# One document: id (file name, id column, NEWID, or line number), text, optional label/topics.
+# One document: id (file path relative to the inputs, id column, NEWID, line number), text, label.
 DOCUMENTS = T.StructType(
     [
         T.StructField("doc_id", T.StringType(), nullable=False),
@@ -157,11 +157,22 @@ RUNS = T.StructType(
 # --- link analysis ---------------------------------------------------------------------------
 
 # PageRank of a node (§5.1). `rank` sums to 1 over all nodes (networkx; GraphX sums to N).
-# Topic-sensitive runs add one `rank_<topic>` column per topic (§5.3), built by
-# `pagerank_schema`; string-id graphs add `name`.
+# The published `pagerank` table has exactly these columns whatever the run: topic ranks go to
+# PAGERANK_TOPICS, the names of string node ids to `pagerank_nodes` (NODE_MAP).
 PAGERANK = T.StructType(
     [
         T.StructField("node", T.LongType(), nullable=False),
+        T.StructField("rank", T.DoubleType(), nullable=False),
+    ]
+)
+
+# Topic-sensitive PageRank (§5.3), long form: one row per node and topic, `rank` summing to 1
+# within each topic (the teleport set of topic t is its nodes). Long rather than one
+# `rank_<topic>` column per topic, so the table's shape does not depend on the topics given.
+PAGERANK_TOPICS = T.StructType(
+    [
+        T.StructField("node", T.LongType(), nullable=False),
+        T.StructField("topic", T.StringType(), nullable=False),
         T.StructField("rank", T.DoubleType(), nullable=False),
     ]
 )
@@ -210,3 +221,27 @@ VECTOR = T.StructType(
         T.StructField("value", T.DoubleType(), nullable=False),
     ]
 )
+
+# --- published result tables -------------------------------------------------------------------
+
+# The demo's quarantine of all its inputs: QUARANTINE plus the data set each row came from.
+DATASET_QUARANTINE = T.StructType(
+    [T.StructField("dataset", T.StringType(), nullable=False), *QUARANTINE.fields]
+)
+
+# Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
+# (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
+# unless the caller passes `schema=` explicitly. A table with neither cannot be published.
+RESULT_TABLES: dict[str, T.StructType] = {
+    "dataset_profile": DATASET_PROFILE,
+    "degree_distribution": DEGREE_DISTRIBUTION,
+    "basket_sizes": BASKET_SIZE_DISTRIBUTION,
+    "quarantine": DATASET_QUARANTINE,
+    "pagerank": PAGERANK,
+    "pagerank_topics": PAGERANK_TOPICS,
+    "pagerank_nodes": NODE_MAP,
+    "pagerank_iterations": PAGERANK_ITERATIONS,
+    "pagerank_quarantine": QUARANTINE,
+    "hits": HITS,
+    "spam_mass": SPAM_MASS,
+}

@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 export PYSPARK_PYTHON="$PWD/$py" PYSPARK_DRIVER_PYTHON="$PWD/$py"
 
-echo "== lint (ruff, mypy)"
+echo "== lint (ruff, mypy, deptry)"
 .venv/bin/ruff check . || exit 1
 .venv/bin/mypy || exit 1
+.venv/bin/deptry . || exit 1   # every import of mining/ and jobs/ is a runtime dependency
 
 echo "== tests, local[2]"
 "$py" -m pytest -m "not slow" "$@"

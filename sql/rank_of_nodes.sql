@@ -1,4 +1,6 @@
 -- PageRank, hub and authority of given nodes. Parameter :nodes (comma-separated ids, e.g. '1,2').
+-- Works for every pagerank run: `pagerank` is always (node, rank). For string node ids, look the
+-- ids up by name in `pagerank_nodes` (sql/node_names.sql).
 with wanted as (
     select cast(trim(id) as bigint) as node
     from (select explode(split(:nodes, ',')) as id)

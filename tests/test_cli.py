@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import socket
 import subprocess
 import sys
 import types
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mining.cli import main, parse_params
+from mining.cli import main, parse_params, sql_dirs
 from mining.errors import InputError
 from mining.io.warehouse import Warehouse
 
@@ -25,7 +27,8 @@ def wh(spark, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "wh"
     ranks = spark.createDataFrame([(1, "home", 0.5), (2, "about", 0.3), (3, "blog", 0.2)],
                                   "node bigint, name string, rank double")
-    Warehouse(root).publish({"pagerank": ranks}, run_id="fixture")
+    Warehouse(root).publish({"pagerank": ranks}, run_id="fixture",
+                            schema={"pagerank": ranks.schema})
     return root
 
 
@@ -66,16 +69,16 @@ def test_sql_named_query_file_and_runs_table(
     spark, wh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    (tmp_path / "top_pages.sql").write_text(
+    (tmp_path / "best_pages.sql").write_text(
         "-- the n best pages\nselect name from pagerank order by rank desc limit :n\n")
     monkeypatch.setenv("MINING_SQL_DIR", str(tmp_path))
-    assert sql(spark, wh, "top_pages", "--param", "n=2", "--format", "csv") == 0
+    assert sql(spark, wh, "best_pages", "--param", "n=2", "--format", "csv") == 0
     assert capsys.readouterr().out.split() == ["name", "home", "about"]
     assert sql(spark, wh, "select count(*) as runs from runs", "--format", "csv") == 0
     assert capsys.readouterr().out.split() == ["runs", "0"]
     assert sql(spark, wh, "no_such_query") == 2
     assert "no query file no_such_query.sql" in capsys.readouterr().err
-    assert main(["sql", "--file", str(tmp_path / "top_pages.sql"), "--param", "n=1",
+    assert main(["sql", "--file", str(tmp_path / "best_pages.sql"), "--param", "n=1",
                  "--warehouse", str(wh), "--format", "csv"], spark=spark) == 0
     assert capsys.readouterr().out.split() == ["name", "home"]
 
@@ -92,7 +95,86 @@ def test_bad_query_is_one_line_and_exit_2(
     captured = capsys.readouterr()
     assert captured.out == ""
     (line,) = captured.err.splitlines()
-    assert line.startswith("mining: error: [") and condition in line
+    assert line.startswith("mining: error: ") and condition in line
+
+
+def test_project_queries_are_not_shadowed(
+    spark, wh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A sql/top_pages.sql where the command runs, or in $MINING_SQL_DIR, is not the project's.
+    for where in (tmp_path / "sql", tmp_path / "mine"):
+        where.mkdir()
+        (where / "top_pages.sql").write_text("drop table pagerank\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MINING_SQL_DIR", str(tmp_path / "mine"))
+    assert sql_dirs() == [ROOT / "sql", tmp_path / "mine"]
+    assert sql(spark, wh, "top_pages", "--param", "k=2", "--format", "csv") == 0
+    assert capsys.readouterr().out.split() == ["position,node,rank", "1,1,0.5", "2,2,0.3"]
+
+
+@pytest.mark.parametrize(
+    ("make_file", "fragment"),
+    [(lambda p: p.write_bytes("select 'payée'".encode("latin-1")), "is not UTF-8 text"),
+     (lambda p: p.mkdir(), "is a directory"),
+     (lambda p: None, "query file not found")],
+    ids=["latin-1", "directory", "missing"],
+)
+def test_bad_query_file_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make_file, fragment: str
+) -> None:
+    make_file(tmp_path / "q.sql")
+    assert main(["sql", "--file", str(tmp_path / "q.sql"), "--warehouse", str(tmp_path)]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mining: error: query file") and fragment in line
+
+
+def test_unreadable_query_file_is_one_line_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "q.sql").write_text("select 1")
+
+    def denied(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)  # tests run as root: chmod would not do
+    assert main(["sql", "--file", str(tmp_path / "q.sql"), "--warehouse", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == f"mining: error: cannot read query file {tmp_path}/q.sql: " \
+        "Permission denied\n"
+
+
+def test_failures_before_a_query_runs_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "afile").write_text("not a warehouse\n")
+    for command in (["sql", "select 1"], ["tables"]):
+        assert main([*command, "--warehouse", str(tmp_path / "afile")]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line == f"mining: error: warehouse {tmp_path / 'afile'} is not a directory"
+    # nothing listens on a port just freed: Spark Connect is not reachable (exit 1, no JVM)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert main(["sql", "select 1", "--warehouse", str(tmp_path), "--remote",
+                 f"sc://127.0.0.1:{port}"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mining: error: cannot reach Spark Connect server 127.0.0.1")
+    assert main(["sql", "select 1", "--format", "xml"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("mining sql: error: argument --format: invalid choice")
+
+
+def test_spark_that_cannot_start_is_one_line_exit_1(tmp_path: Path) -> None:
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "MINING_LOG_DIR": str(tmp_path)}
+    env.pop("SPARK_REMOTE", None)
+    proc = subprocess.run([sys.executable, "-m", "mining.cli", "sql", "select 1", "--master",
+                           "bogus://x", "--warehouse", str(tmp_path / "wh"), "--quiet"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("mining: error: Spark did not start") and "bogus://x" in line
+    assert proc.stdout == ""
 
 
 @pytest.mark.parametrize(

@@ -64,3 +64,49 @@ def test_resume_from_durable_checkpoint(spark, tmp_path):
     assert [h["iteration"] for h in again.history] == list(range(1, 10))
     straight = iterate(start, _step, _metrics, max_iter=9, converged=lambda m: False)
     assert again.state.first()["x"] == straight.state.first()["x"]
+
+
+class _PlanProbe:
+    """A StateStore that saves nothing: it records the plan size of each durable state.
+
+    The loop hands it the new state every ``checkpoint_interval`` iterations, which makes it a
+    window on the states the real step builds, without changing the loop.
+    """
+
+    def __init__(self) -> None:
+        self.plan_chars: dict[int, int] = {}
+
+    def save(self, state, iteration, history):
+        self.plan_chars[iteration] = len(state._jdf.queryExecution().analyzed().toString())
+        return state
+
+    def load(self):
+        return None
+
+
+def test_block_pagerank_keeps_time_and_plan_flat_over_50_iterations(spark, is_connect):
+    """The real block step (not a toy) for 50 iterations: time per iteration and plan stay flat."""
+    if is_connect:
+        pytest.skip("reads plans through the JVM")
+    from mining.link_analysis import run_pagerank
+
+    # A small graph: what grows with the iteration count (plans, lineage, cached blocks) shows
+    # as well as on a big one, and each iteration costs little more than its one Spark job.
+    pairs = [(i, (i * 7 + 1) % 60) for i in range(60)] + [(i, i + 1) for i in range(0, 58, 2)]
+    edges = spark.createDataFrame(pairs, "src long, dst long")
+    probe = _PlanProbe()
+    # One shuffle partition: the same plan shapes with the fewest tasks, to stay within ~60 s.
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "1")
+    try:
+        res = run_pagerank(edges, strategy="blocks", blocks=2, tol=0.0, max_iter=50,
+                           checkpoint_interval=10, state_store=probe)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", partitions)
+    assert res.n_iter == 50 and not res.converged
+    secs = [h["seconds"] for h in res.history]
+    early, late = statistics.median(secs[4:15]), statistics.median(secs[-10:])
+    assert late <= 2 * early + 0.05, (early, late)  # iterations 41-50 vs 5-15
+    assert sorted(probe.plan_chars) == [10, 20, 30, 40, 50]
+    assert probe.plan_chars[50] <= probe.plan_chars[10] * 1.1 + 100, probe.plan_chars
+    assert probe.plan_chars[50] < 2000, probe.plan_chars  # a leaf, not 50 steps of lineage

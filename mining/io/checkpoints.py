@@ -4,7 +4,8 @@ Implements ``mining._iteration.StateStore``: every checkpoint is written as Parq
 temporary directory and renamed into place (``iter-000010``), with the history beside it as
 JSON, so a kill at any moment leaves only complete checkpoints. ``load`` returns the newest one.
 The directory is keyed by the caller (hash of inputs and parameters) so a changed job never
-resumes a stale state.
+resumes a stale state. After ``load``, ``resumed_from`` says which iteration the run resumes
+after (0 for a fresh start), for the job's run record.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from mining.io._paths import check_writable_dir
+
 log = logging.getLogger(__name__)
 
 
@@ -28,8 +31,20 @@ class ParquetStateStore:
     def __init__(self, spark: SparkSession, directory: str | Path, key: str, *,
                  keep: int = 2) -> None:
         self.spark = spark
-        self.root = Path(directory) / key
+        self.directory = Path(directory).expanduser().absolute()
+        self.root = self.directory / key
         self.keep = keep
+        self.resumed_from = 0  # set by load(): the iteration of the checkpoint resumed
+
+    def check_writable(self) -> Path:
+        """Create the directory if needed and prove it takes a write (before any Spark work).
+
+        Raises
+        ------
+        InputError
+            One line naming the directory and the reason (a file, read-only, disk full).
+        """
+        return check_writable_dir(self.directory, what="resume directory")
 
     def save(self, state: DataFrame, iteration: int, history: list[dict[str, Any]]) -> DataFrame:
         """Write ``state`` and ``history`` atomically; return the state read back."""
@@ -47,6 +62,7 @@ class ParquetStateStore:
 
     def load(self) -> tuple[int, DataFrame, list[dict[str, Any]]] | None:
         """The newest complete checkpoint, or ``None``."""
+        self.resumed_from = 0
         if not self.root.is_dir():
             return None
         done = sorted(p for p in self.root.glob("iter-*") if (p / "history.json").is_file())
@@ -54,7 +70,8 @@ class ParquetStateStore:
             return None
         last = done[-1]
         history = json.loads((last / "history.json").read_text(encoding="utf-8"))
-        return int(last.name.split("-")[1]), self.spark.read.parquet(str(last / "state")), history
+        self.resumed_from = int(last.name.split("-")[1])
+        return self.resumed_from, self.spark.read.parquet(str(last / "state")), history
 
     def clear(self) -> None:
         """Remove every checkpoint of this key (after the job has published its result)."""

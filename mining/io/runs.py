@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import uuid
 from collections.abc import Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from numbers import Integral
@@ -26,26 +26,14 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from mining.errors import InputError
+from mining.io._atomic import check_run_id
 from mining.io.warehouse import Warehouse
 from mining.masking import mask_config, mask_secrets
 from mining.schemas import RUNS
 
+__all__ = ["STATUSES", "RunLog", "RunRecord", "check_run_id"]
+
 STATUSES = ("running", "succeeded", "failed")
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-
-
-def check_run_id(run_id: object) -> str:
-    """Return ``run_id`` if it is safe as a file name (``[A-Za-z0-9][A-Za-z0-9_.-]{0,127}``).
-
-    Raises
-    ------
-    InputError
-        For anything else (slashes, ``..`` at the start, spaces, empty).
-    """
-    if not isinstance(run_id, str) or not _RUN_ID.fullmatch(run_id):
-        raise InputError(f"invalid run id {run_id!r}: use up to 128 of A-Z a-z 0-9 _ . - "
-                         "(starting with a letter or digit)")
-    return run_id
 
 
 @dataclass
@@ -131,17 +119,29 @@ class RunLog:
         self.dir = warehouse.root / "runs"
 
     def write(self, record: RunRecord) -> Path:
-        """Write (or replace) the record of ``record.run_id`` atomically; returns its path."""
+        """Write (or replace) the record of ``record.run_id`` atomically; returns its path.
+
+        Raises
+        ------
+        InputError
+            One line when the file cannot be written (read-only warehouse, full disk, ...).
+        """
         line = json.dumps(record.to_row(), sort_keys=True, default=str) + "\n"
-        self.dir.mkdir(parents=True, exist_ok=True)
         final = self.dir / f"{record.run_id}.json"
         # The leading dot hides a temporary file that a kill leaves behind from Spark's reader.
         tmp = self.dir / f".{record.run_id}.{uuid.uuid4().hex[:8]}.tmp"
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(line)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(line)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except OSError as exc:
+            with suppress(OSError):  # a half-written temporary file, if any
+                tmp.unlink(missing_ok=True)
+            raise InputError(f"could not write the run record {final}: "
+                             f"{exc.strerror or type(exc).__name__}") from None
         return final
 
     def get(self, run_id: str) -> RunRecord:

@@ -13,10 +13,8 @@ replaces ``current`` with ``os.replace`` of a freshly made symlink: one ``rename
 process killed at any instant leaves ``current`` at the old or the new version, both complete.
 Spark's ``mode("overwrite")`` deletes the old files first and is never used.
 
-Fault injection: when the environment variable ``MINING_FAULT_POINT`` names one of
-:data:`FAULT_POINTS`, the process SIGKILLs itself there (tests prove the previous version
-survives): ``after_stage`` (staging written), ``after_move`` (in ``versions``, pointer still
-old), ``before_switch`` (temporary symlink made), ``after_switch`` (before old versions go).
+Every table is checked against its declared schema (:data:`mining.schemas.RESULT_TABLES`) as it
+is staged (:mod:`mining.io._schema_check`). Fault points for the kill tests: :mod:`._atomic`.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -33,24 +30,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from pyspark.sql import DataFrame, Observation, SparkSession
-from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
+from mining import schemas
 from mining.errors import ConfigError, InputError
+from mining.io import _schema_check
 from mining.io._atomic import (
     FAULT_POINTS,
     _current_name,
     _fault,
     _flock,
-    _fsync,
-    _fsync_tree,
-    _remove_if_dead,
     _version_dirs,
-    _version_number,
+    check_run_id,
+    commit_version,
 )
-from mining.masking import mask_secrets
+from mining.io._paths import (
+    check_table_name,
+    check_writable_dir,
+    confine,
+    default_root,
+    is_table_name,
+    parse_root,
+)
 
 __all__ = [
     "FAULT_POINTS",
@@ -59,6 +62,7 @@ __all__ = [
     "StagedTable",
     "TableVersion",
     "Warehouse",
+    "check_run_id",
     "check_table_name",
     "default_root",
     "parse_root",
@@ -66,57 +70,6 @@ __all__ = [
 
 META_FILE = "_mining.json"  # leading "_": Spark's file listing skips it
 RESERVED = frozenset({"runs"})
-_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-_URI = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
-
-
-def check_table_name(name: object) -> str:
-    """Return ``name`` if it is a valid table name (``[a-z_][a-z0-9_]{0,62}``), else raise.
-
-    Raises
-    ------
-    InputError
-        For anything else (``../x``, ``/abs``, quotes, backticks, dots, empty, upper case):
-        a valid name is one path component and one SQL identifier, so it can never leave the
-        warehouse root nor break out of a query.
-    """
-    # fullmatch, not match + "$": "$" also matches before a trailing newline.
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise InputError(f"invalid table name {name!r}: use 1-63 of a-z, 0-9, _ "
-                         "(starting with a letter or _)")
-    return name
-
-
-def default_root() -> str:
-    """The warehouse used when none is given: ``$MINING_WAREHOUSE`` or ``./warehouse``."""
-    return os.environ.get("MINING_WAREHOUSE", "warehouse")
-
-
-def parse_root(root: str | os.PathLike[str]) -> Path:
-    """Absolute local path of a warehouse root given as a path or a ``file://`` URI.
-
-    Raises
-    ------
-    ConfigError
-        For an empty root or any other scheme (``s3a://``, ``hdfs://``, ...).
-    """
-    text = os.fspath(root)
-    scheme = _URI.match(text)
-    if not text.strip():
-        raise ConfigError("the warehouse root is empty")
-    if scheme and scheme.group(1).lower() == "file":
-        parsed = urlparse(text)
-        if parsed.netloc not in ("", "localhost"):
-            raise ConfigError(f"warehouse root {text!r}: a file:// URI must name a local path")
-        text = unquote(parsed.path)
-    elif scheme and text[scheme.end():].startswith("//"):
-        raise ConfigError(
-            f"warehouse root {mask_secrets(text)!r}: {scheme.group(1)}:// is not supported. The "
-            "warehouse publishes by an atomic rename of a local symlink, which object stores do "
-            "not have. Use a local or NFS directory, or on an object store a table format with an "
-            "atomic commit (Delta Lake or Apache Iceberg; they need their Maven packages)."
-        )
-    return Path(text).expanduser().absolute()
 
 
 @dataclass
@@ -179,8 +132,36 @@ class Warehouse:
 
     # --- writing ---------------------------------------------------------------------------
 
+    def inside(self, relpath: str | os.PathLike[str], *, what: str = "path") -> Path:
+        """``root / relpath`` for a path that stays inside the warehouse (plots, reports).
+
+        Raises
+        ------
+        InputError
+            One line for an empty or absolute path, a ``..`` component, a symlink leading out,
+            or a path inside a table's directory (``runs``, ``pagerank/...``), whose files
+            readers would take for part of the table. ``what`` names the path in the message.
+        """
+        tables = {*RESERVED, *schemas.RESULT_TABLES, *self.tables()}
+        return confine(self.root, relpath, what=what, reserved=tables)
+
+    def check_writable(self) -> Path:
+        """Create the root if needed and prove it takes a write; returns the root.
+
+        Raises
+        ------
+        InputError
+            One line when the root is a regular file (or under one), is read-only or not
+            permitted, or the disk is full (a probe file is written and fsynced).
+        """
+        return check_writable_dir(self.root, what="warehouse")
+
     def begin_stage(self, name: str, *, run_id: str) -> StagedTable:
-        """Reserve a staging directory (its lock held by this process) for a writer to fill."""
+        """Reserve a staging directory (its lock held by this process) for a writer to fill.
+
+        The table name and the run id are checked first: both become path components.
+        """
+        check_run_id(run_id)
         table_dir = self._table_dir(name)
         staging = table_dir / "_staging"
         staging.mkdir(parents=True, exist_ok=True)
@@ -201,20 +182,35 @@ class Warehouse:
         _fault("after_stage")
         return staged
 
-    def stage(self, name: str, df: DataFrame, *, run_id: str) -> StagedTable:
-        """Write ``df`` as Parquet to staging; the row count comes from the same pass.
+    def stage(self, name: str, df: DataFrame, *, run_id: str,
+              schema: T.StructType | None = None) -> StagedTable:
+        """Write ``df`` as Parquet to staging, checked against the table's declared schema.
 
-        Returns
-        -------
-        StagedTable
-            With ``name`` and ``rows``; invisible until :meth:`commit`.
+        ``schema`` defaults to the table's entry in :data:`mining.schemas.RESULT_TABLES`;
+        columns are written in its order. The row count and the null counts of its NOT NULL
+        columns come from the same pass as the write. Returns the :class:`StagedTable`
+        (with ``rows``), invisible until :meth:`commit`.
+
+        Raises
+        ------
+        InputError
+            One line naming the table (and column): no declared schema, a column missing,
+            undeclared or of another type, or nulls in a NOT NULL column. Nothing stays staged.
         """
+        declared = _schema_check.declared_schema(name, schema)
+        return self._write(name, _schema_check.conform(name, df, declared), declared,
+                           run_id=run_id)
+
+    def _write(self, name: str, df: DataFrame, declared: T.StructType, *,
+               run_id: str) -> StagedTable:
         staged = self.begin_stage(name, run_id=run_id)
         try:
             observation = Observation()
-            counted = df.observe(observation, F.count(F.lit(1)).alias("rows"))
+            counted = df.observe(observation, *_schema_check.observed_counts(declared))
             counted.write.parquet(str(staged.path))
-            self.finish_stage(staged, rows=int(observation.get["rows"]))
+            observed = observation.get
+            _schema_check.check_nulls(name, declared, observed)
+            self.finish_stage(staged, rows=int(observed[_schema_check.ROWS]))
         except BaseException:
             self.abort([staged])
             raise
@@ -230,12 +226,19 @@ class Warehouse:
             shutil.rmtree(s.path, ignore_errors=True)
             self._release(s)
 
-    def publish(self, tables: Mapping[str, DataFrame], *, run_id: str) -> list[TableVersion]:
-        """Stage every table, then commit them (nothing becomes visible if a write fails)."""
+    def publish(self, tables: Mapping[str, DataFrame], *, run_id: str,
+                schema: Mapping[str, T.StructType] | None = None) -> list[TableVersion]:
+        """Stage every table, then commit them (nothing becomes visible if one fails).
+
+        ``schema`` maps table names to declared schemas; tables it does not name use
+        :data:`mining.schemas.RESULT_TABLES`. Names and types of every table are checked before
+        the first one is written.
+        """
+        checked = _schema_check.conform_all(tables, schema or {})
         staged: list[StagedTable] = []
         try:
-            for name, df in tables.items():
-                staged.append(self.stage(name, df, run_id=run_id))
+            for name, (df, declared) in checked.items():
+                staged.append(self._write(name, df, declared, run_id=run_id))
         except BaseException:
             self.abort(staged)
             raise
@@ -244,23 +247,7 @@ class Warehouse:
     def _commit_one(self, staged: StagedTable) -> TableVersion:
         if staged.lock_fd is None:
             raise InputError(f"staged table {staged.name!r} was already committed or aborted")
-        table_dir = self._table_dir(staged.name)
-        versions = table_dir / "versions"
-        versions.mkdir(exist_ok=True)
-        _fsync_tree(staged.path)
-        with _flock(table_dir / ".lock"):
-            self._clean(table_dir)
-            numbers = [_version_number(p.name) for p in _version_dirs(table_dir)]
-            version = f"v{max([0, *numbers]) + 1:06d}"
-            os.rename(staged.path, versions / version)
-            _fault("after_move")
-            tmp = table_dir / f".current.{uuid.uuid4().hex[:8]}"
-            os.symlink(f"versions/{version}", tmp)
-            _fault("before_switch")
-            os.replace(tmp, table_dir / "current")  # the one atomic step
-            _fsync(table_dir)
-            _fault("after_switch")
-            self._prune(table_dir)
+        commit_version(self._table_dir(staged.name), staged.path, retention=self.retention)
         self._release(staged)
         return self.current(staged.name)
 
@@ -270,34 +257,6 @@ class Warehouse:
             os.close(staged.lock_fd)
             staged.lock_fd = None
 
-    def _clean(self, table_dir: Path) -> None:
-        """Remove what killed publishers left (caller holds the table lock)."""
-        staging = table_dir / "_staging"
-        for entry in sorted(staging.iterdir()) if staging.is_dir() else []:
-            if entry.name.endswith(".lock"):
-                _remove_if_dead(entry, staging / entry.name.removesuffix(".lock"))
-            elif not (staging / f"{entry.name}.lock").exists():
-                shutil.rmtree(entry, ignore_errors=True)  # trash, or its owner is gone
-        for tmp in table_dir.glob(".current.*"):
-            tmp.unlink(missing_ok=True)
-        current = _current_name(table_dir)
-        newest = _version_number(current) if current else 0
-        for v in _version_dirs(table_dir):
-            if _version_number(v.name) > newest:  # moved in but never switched to
-                self._trash(table_dir, v)
-
-    def _prune(self, table_dir: Path) -> None:
-        for old in _version_dirs(table_dir)[: -self.retention]:
-            self._trash(table_dir, old)
-
-    def _trash(self, table_dir: Path, version_dir: Path) -> None:
-        # One rename takes the version out of `versions` at once; a kill during the slow rmtree
-        # leaves a lock-less directory in _staging that the next commit removes.
-        trash = table_dir / "_staging" / f"trash-{version_dir.name}-{uuid.uuid4().hex[:8]}"
-        trash.parent.mkdir(exist_ok=True)
-        os.rename(version_dir, trash)
-        shutil.rmtree(trash, ignore_errors=True)
-
     # --- reading ---------------------------------------------------------------------------
 
     def tables(self) -> list[str]:
@@ -305,7 +264,7 @@ class Warehouse:
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
-                      if _NAME.fullmatch(p.name) and p.name not in RESERVED
+                      if is_table_name(p.name) and p.name not in RESERVED
                       and (p / "current").is_symlink())
 
     def current(self, name: str) -> TableVersion:

@@ -57,6 +57,20 @@ class PageRankResult:
     n_edges: int
     topics: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    tol: float = 0.0
+
+    def check_converged(self) -> None:
+        """Raise :class:`~mining.errors.ConvergenceError` unless the run reached its tolerance.
+
+        The message says how far it got (last L1 change against ``N * tol``) and what to raise.
+        """
+        if self.converged:
+            return
+        last = self.history[-1]["l1_delta"] if self.history else float("inf")
+        raise ConvergenceError(
+            f"pagerank stopped at max_iter={self.n_iter} with L1 change {last:.3g} >= N*tol = "
+            f"{self.n_nodes * self.tol:.3g}; raise max_iter or tol",
+            n_iter=self.n_iter, residual=last)
 
 
 def _validate(beta: float, max_iter: int, tol: float, dead_ends: str, strategy: str) -> None:
@@ -237,7 +251,7 @@ def run_pagerank(
         "node", F.col("values")[0].alias("rank"),
         *[F.col("values")[i + 1].alias(f"rank_{t}") for i, t in enumerate(names)])
     return PageRankResult(ranks, history, len(history), converged, chosen, reason, n_nodes, m,
-                          names, round(time.perf_counter() - t0, 3))
+                          names, round(time.perf_counter() - t0, 3), tol)
 
 
 def _run_blocks(e: DataFrame, tele: DataFrame | None, nodes: DataFrame | None, chosen: str,
@@ -279,11 +293,7 @@ def pagerank(edges: DataFrame, *, beta: float = 0.85, max_iter: int = 100, tol: 
     """
     res = run_pagerank(edges, beta=beta, max_iter=max_iter, tol=tol,
                        checkpoint_interval=checkpoint_interval, **options)
-    if not res.converged:
-        last = res.history[-1]["l1_delta"] if res.history else float("inf")
-        raise ConvergenceError(
-            f"pagerank did not converge in {res.n_iter} iterations (L1 change {last:.3g} >= "
-            f"N*tol = {res.n_nodes * tol:.3g})", n_iter=res.n_iter, residual=last)
+    res.check_converged()
     return res.ranks.select("node", "rank", *[f"rank_{t}" for t in res.topics])
 
 

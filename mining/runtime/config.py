@@ -14,10 +14,19 @@ import difflib
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from mining.errors import ConfigError
+from mining.errors import EXIT_BAD_INPUT, ConfigError, error_line
 from mining.runtime.session import conf_dir
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (``--help`` still shows the usage)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message> (see --help)`` to stderr and exit with code 2."""
+        self.exit(EXIT_BAD_INPUT, error_line(self.prog, f"{message} (see --help)") + "\n")
+
 
 _TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list"}
 
@@ -28,15 +37,22 @@ def defaults_path(job: str) -> Path:
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Read a TOML file; a missing file or a syntax error is a :class:`ConfigError`."""
+    """Read a TOML file; any problem with the file is one :class:`ConfigError` line."""
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config file {p} is a directory, not a file")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
         with p.open("rb") as fh:
             return tomllib.load(fh)
+    except UnicodeDecodeError as exc:  # tomllib decodes UTF-8 and raises this, not its own error
+        raise ConfigError(f"{p}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8"
+                          ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: invalid TOML: {exc}") from exc
+        raise ConfigError(f"{p}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
 
 
 def check_value(key: str, value: Any, default: Any, *, source: str) -> Any:

@@ -2,9 +2,11 @@
 
 A job module defines ``pipeline(ctx: JobContext) -> None`` and ends with
 ``raise SystemExit(run_job("<name>", pipeline))``. The same module runs under ``spark-submit`` and
-in-process through ``mining run <name>``. Exit codes: 0 success, 2 bad input or configuration,
-1 any other failure. Result tables are staged while the pipeline runs and published together,
-each by one atomic switch, only when the whole pipeline succeeded.
+in-process through ``mining run <name>``. Exit codes (:mod:`mining.errors`): 0 success, 2 bad
+input or configuration, 3 did not converge, 1 any other failure. Every failure is one line on
+stderr and in the runs table (the traceback only with ``--verbose``). Result tables are staged
+while the pipeline runs and published together, each by one atomic switch, only when the whole
+pipeline succeeded.
 """
 
 from __future__ import annotations
@@ -21,19 +23,36 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
-from mining.errors import ConfigError, InputError
+from mining.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConfigError,
+    ConvergenceError,
+    InputError,
+    MiningError,
+    exit_code,
+    one_line,
+)
 from mining.io.runs import RunLog, RunRecord, check_run_id
-from mining.io.warehouse import StagedTable, Warehouse
+from mining.io.warehouse import StagedTable, Warehouse, default_root
 from mining.masking import mask_config, mask_secrets
-from mining.runtime.config import add_param_flags, load_params, params_from_args, read_toml
+from mining.runtime.config import (
+    OneLineParser,
+    add_param_flags,
+    load_params,
+    params_from_args,
+    read_toml,
+)
 from mining.runtime.config import defaults_path as _defaults_path
-from mining.runtime.logs import Stage, StageLog, setup_logging
+from mining.runtime.logs import Stage, StageLog, setup_logging, spark_log_path
 from mining.runtime.session import build_session
 
 log = logging.getLogger("mining.job")
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+# What the runs table and stderr say in front of each kind of failure.
+_PREFIX = {InputError: "bad input: ", ConfigError: "bad configuration: ",
+           ConvergenceError: "did not converge: "}
 
 
 @dataclass
@@ -66,11 +85,17 @@ class JobContext:
         """Record the row counts of one reader or stage (e.g. read/kept/quarantined)."""
         self.counts[name] = {k: int(v) for k, v in counts.items()}
 
-    def publish(self, tables: Mapping[str, DataFrame]) -> None:
-        """Write tables to staging now; they become visible together when the job succeeds."""
+    def publish(self, tables: Mapping[str, DataFrame], *,
+                schema: Mapping[str, StructType] | None = None) -> None:
+        """Write tables to staging now; they become visible together when the job succeeds.
+
+        Each table is checked against ``schema[name]`` or, by default, its declared schema in
+        :data:`mining.schemas.RESULT_TABLES`.
+        """
         for name, df in tables.items():
             with self.stage(f"write {name}") as st:
-                staged = self.warehouse.stage(name, df, run_id=self.run_id)
+                staged = self.warehouse.stage(name, df, run_id=self.run_id,
+                                              schema=(schema or {}).get(name))
                 st.rows = staged.rows
             self.staged.append(staged)
 
@@ -80,7 +105,7 @@ Pipeline = Callable[[JobContext], None]
 
 def build_parser(job: str, defaults: Mapping[str, Any]) -> argparse.ArgumentParser:
     """Common flags (config, warehouse, Spark target, verbosity) plus one flag per parameter."""
-    parser = argparse.ArgumentParser(prog=f"mining run {job}", description=f"Run the {job} job.")
+    parser = OneLineParser(prog=f"mining run {job}", description=f"Run the {job} job.")
     parser.add_argument("--config", type=Path, help="TOML file overriding the job's defaults")
     parser.add_argument("--warehouse", default=None,
                         help="warehouse directory (default: $MINING_WAREHOUSE or ./warehouse)")
@@ -122,6 +147,11 @@ def run_job(
         Command-line arguments (default ``sys.argv[1:]``).
     spark
         An existing session (tests, ``mining run`` inside a live session); built otherwise.
+
+    Returns
+    -------
+    int
+        The exit code (:mod:`mining.errors`).
     """
     import sys
 
@@ -129,41 +159,37 @@ def run_job(
         args, params = _parse(job, sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
-    except ConfigError as exc:
+    except MiningError as exc:
         setup_logging()
-        log.error("%s: %s", job, exc)
-        return EXIT_BAD_INPUT
+        log.error("%s: %s", job, one_line(exc))
+        return exit_code(exc)
     setup_logging(quiet=args.quiet, verbose=args.verbose)
-    try:  # before Spark starts: an s3a:// root or a run id like ../x is bad input, not a crash
-        warehouse = Warehouse(_warehouse_root(args.warehouse), retention=args.retention)
+    try:  # before Spark starts: bad paths, run ids and Spark targets are one line, not a crash
+        warehouse = Warehouse(args.warehouse or default_root(), retention=args.retention)
         run_id = check_run_id(args.run_id or uuid.uuid4().hex[:12])
-    except (ConfigError, InputError) as exc:
-        log.error("%s: %s", job, mask_secrets(str(exc)))
-        return EXIT_BAD_INPUT
-    session = spark or build_session(f"mining-{job}", master=args.master, remote=args.remote,
-                                     properties_file=args.spark_conf)
+        warehouse.check_writable()
+        spark_log = None if args.verbose else spark_log_path(warehouse.root, f"{job}-{run_id}")
+        session = spark or build_session(f"mining-{job}", master=args.master, remote=args.remote,
+                                         properties_file=args.spark_conf, spark_log=spark_log)
+    except Exception as exc:
+        log.debug("%s could not start", job, exc_info=True)
+        log.error("%s: %s", job, one_line(exc))
+        return exit_code(exc)
     ctx = JobContext(spark=session, job=job, run_id=run_id, params=params, warehouse=warehouse)
+    if spark is None and spark_log is not None:
+        ctx.notes["spark_log"] = str(spark_log)
     return _execute(ctx, pipeline)
 
 
-def one_line(exc: BaseException) -> str:
-    """``Type: first meaningful line`` of an exception (Py4J errors carry whole Java traces).
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """Exit code and one-line message for an exception that ended a pipeline."""
+    if not isinstance(exc, MiningError):
+        from mining.io import readers  # TEMP until the readers provide it
 
-    The full trace stays available with ``--verbose`` (logged at DEBUG).
-    """
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    # A Py4JJavaError starts with "An error occurred while calling ..."; the cause is the
-    # first line that names an exception class.
-    cause = next((ln for ln in lines if "Exception" in ln or "Error:" in ln), None)
-    first = cause or (lines[0] if lines else "")
-    return f"{type(exc).__name__}: {first[:500]}"
-
-
-def _warehouse_root(arg: str | None) -> str:
-    import os
-
-    return arg or os.environ.get("MINING_WAREHOUSE", "warehouse")
+        explain = getattr(readers, "explain_read_failure", None)
+        exc = (explain(exc) if explain else None) or exc  # a truncated gzip: bad input
+    prefix = next((p for kind, p in _PREFIX.items() if isinstance(exc, kind)), "")
+    return exit_code(exc), prefix + one_line(exc)
 
 
 def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
@@ -172,23 +198,37 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
         run_id=ctx.run_id, job=ctx.job, config=mask_config(dict(ctx.params)),
         spark_version=ctx.spark.version, started_at=datetime.now(UTC),
     )
-    runs.write(record)
+    try:
+        runs.write(record)
+    except Exception as exc:  # a full disk or a warehouse turned read-only since the check
+        log.error("%s: %s", ctx.job, one_line(exc))
+        return exit_code(exc)
     start = time.perf_counter()
     code, error = EXIT_OK, None
     try:
         pipeline(ctx)
         with ctx.stage("publish"):
             ctx.warehouse.commit(ctx.staged)
-    except InputError as exc:
-        code, error = EXIT_BAD_INPUT, f"bad input: {exc}"
-    except ConfigError as exc:
-        code, error = EXIT_BAD_INPUT, f"bad configuration: {exc}"
-    except Exception as exc:  # report every failure in the runs table, then exit 1
-        code, error = EXIT_FAILED, one_line(exc)
+    except Exception as exc:  # report every failure in the runs table, one line on stderr
         log.debug("job failed", exc_info=True)
+        code, error = _failure(exc)
+    except KeyboardInterrupt:
+        code, error = 130, "interrupted"
     if code != EXIT_OK:
         ctx.warehouse.abort(ctx.staged)
-        log.error("%s failed: %s", ctx.job, mask_secrets(error or ""))
+        log.error("%s failed: %s", ctx.job, error)
+    _finish(record, ctx, code, error, seconds=time.perf_counter() - start)
+    try:
+        runs.write(record)
+    except Exception as exc:  # the result is published; a lost run record is still a failure
+        log.error("%s: could not record run %s: %s", ctx.job, ctx.run_id, one_line(exc))
+        return code or EXIT_FAILED
+    log.info("%s %s in %.1f s (run %s)", ctx.job, record.status, record.seconds, ctx.run_id)
+    return code
+
+
+def _finish(record: RunRecord, ctx: JobContext, code: int, error: str | None, *,
+            seconds: float) -> None:
     record.status = "succeeded" if code == EXIT_OK else "failed"
     record.error = mask_secrets(error) if error else None
     record.inputs = ctx.inputs
@@ -196,12 +236,5 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
     record.stages = ctx.stages.as_records()
     record.tables = [s.name for s in ctx.staged] if code == EXIT_OK else []
     record.notes = {k: str(v) for k, v in ctx.notes.items()}
-    record.seconds = round(time.perf_counter() - start, 3)
+    record.seconds = round(seconds, 3)
     record.finished_at = datetime.now(UTC)
-    try:
-        runs.write(record)
-    except Exception as exc:  # the result is published; a lost run record is still a failure
-        log.error("%s: could not record run %s: %s", ctx.job, ctx.run_id, exc)
-        return code or EXIT_FAILED
-    log.info("%s %s in %.1f s (run %s)", ctx.job, record.status, record.seconds, ctx.run_id)
-    return code

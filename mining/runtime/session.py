@@ -11,28 +11,39 @@ Three ways to reach Spark, chosen in this order:
 
 Python workers (and the driver) always run this interpreter: PySpark otherwise starts the
 system ``python3``, which lacks pyarrow ("No module named 'pyarrow'").
+
+A JVM started here writes its banner, warnings and log to ``spark_log`` (a file) instead of the
+terminal when one is given (the jobs and the CLI do, unless ``--verbose``), and binds to the
+loopback address of the profile: ``SPARK_LOCAL_IP`` is set from ``spark.driver.bindAddress``, so
+no socket of the driver listens beyond 127.0.0.1 (tested) and Spark does not warn that the host
+name resolves to a loopback address.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import socket
 import sys
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 from pyspark.sql import SparkSession
 
-from mining.errors import ConfigError
+from mining.errors import ConfigError, SparkStartError, one_line
 
 log = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Settings a running session (remote or launched by spark-submit) cannot change.
 _STATIC_ONLY = ("spark.master", "spark.driver.", "spark.executor.", "spark.ui.", "spark.log.",
-                "spark.checkpoint.", "spark.default.parallelism", "spark.pyspark.")
+                "spark.checkpoint.", "spark.default.parallelism", "spark.pyspark.",
+                "spark.sql.restrictedMode.", "spark.sql.reflect.")
 
 
 def conf_dir() -> Path:
@@ -56,10 +67,19 @@ def read_properties(path: str | Path) -> dict[str, str]:
         If the file does not exist or a line has a key but no value.
     """
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"Spark properties file {p} is a directory, not a file")
     if not p.is_file():
         raise ConfigError(f"Spark properties file not found: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Spark properties file {p} is not UTF-8 text (byte {exc.start})"
+                          ) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read Spark properties file {p}: {exc.strerror}") from None
     props: dict[str, str] = {}
-    for n, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith(("#", "!")):
             continue
@@ -82,6 +102,7 @@ def build_session(
     remote: str | None = None,
     properties_file: str | Path | None = None,
     conf: Mapping[str, str] | None = None,
+    spark_log: str | Path | None = None,
 ) -> SparkSession:
     """Build (or attach to) the SparkSession for a job, the CLI or the tests.
 
@@ -99,19 +120,26 @@ def build_session(
     conf
         Extra properties that win over the file (runtime SQL settings also apply to remote
         and spark-submit sessions).
+    spark_log
+        File that receives everything a JVM started here prints (banner, warnings, its log);
+        ``None`` leaves it on the terminal.
 
     Returns
     -------
     SparkSession
+
+    Raises
+    ------
+    ConfigError
+        For a missing or unreadable properties file.
+    SparkStartError
+        When Spark does not start or a Connect server cannot be reached (one line, with the
+        JVM's own reason when it gave one).
     """
     extra = dict(conf or {})
     remote = remote or os.environ.get("SPARK_REMOTE")
     if remote:
-        spark = SparkSession.builder.remote(remote).getOrCreate()
-        _set_runtime_conf(spark, extra)
-        ship_code(spark)
-        log.info("attached to Spark Connect server %s", _mask_url(remote))
-        return spark
+        return _attach_remote(remote, extra)
     if launched_by_spark_submit():
         spark = SparkSession.builder.appName(app_name).getOrCreate()
         _set_runtime_conf(spark, extra)
@@ -121,14 +149,109 @@ def build_session(
     props.setdefault("spark.pyspark.python", sys.executable)
     props.setdefault("spark.pyspark.driver.python", sys.executable)
     os.environ.setdefault("PYSPARK_PYTHON", props["spark.pyspark.python"])
+    _bind_loopback(props.get("spark.driver.bindAddress"))
     chosen = master or os.environ.get("MINING_MASTER") or props.pop("spark.master", "local[2]")
     props.pop("spark.master", None)
     builder = SparkSession.builder.master(chosen).appName(app_name)
     for key, value in props.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    log.info("Spark %s session on %s", spark.version, chosen)
+    log_path = Path(spark_log) if spark_log is not None else None
+    try:
+        with _jvm_output_to(log_path):
+            spark = builder.getOrCreate()
+    except Exception as exc:
+        raise SparkStartError(_start_failure(chosen, exc, log_path)) from exc
+    if log_path is not None:
+        log.info("Spark %s session on %s; Spark's own log: %s", spark.version, chosen, log_path)
+    else:
+        log.info("Spark %s session on %s", spark.version, chosen)
     return spark
+
+
+def _attach_remote(remote: str, extra: Mapping[str, str]) -> SparkSession:
+    check_reachable(remote)
+    try:
+        spark = SparkSession.builder.remote(remote).getOrCreate()
+        _set_runtime_conf(spark, extra)
+        ship_code(spark)
+    except Exception as exc:
+        raise SparkStartError(f"cannot use Spark Connect server {_mask_url(remote)}: "
+                              f"{one_line(exc)}") from exc
+    log.info("attached to Spark Connect server %s", _mask_url(remote))
+    return spark
+
+
+def check_reachable(remote: str, *, timeout: float = 5.0) -> None:
+    """Fail fast, in one line, when nothing listens at a Spark Connect URL's host and port.
+
+    The Connect client itself retries an unreachable server with backoff for minutes before it
+    gives up; a TCP connect answers at once.
+
+    Raises
+    ------
+    SparkStartError
+        When the URL is not ``sc://host[:port]`` or the port refuses or times out.
+    """
+    parsed = urlparse(remote)
+    if parsed.scheme != "sc" or not parsed.hostname:
+        raise SparkStartError(f"Spark Connect URL {_mask_url(remote)!r} is not sc://host[:port]")
+    port = parsed.port or 15002
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SparkStartError(f"cannot reach Spark Connect server {parsed.hostname}:{port} "
+                              f"({reason}); is it running?") from None
+
+
+def _bind_loopback(bind_address: str | None) -> None:
+    # Spark picks its advertised address from SPARK_LOCAL_IP before the host name; set from a
+    # loopback bindAddress, every server socket of the driver stays on it.
+    if not bind_address:
+        return
+    try:
+        loopback = ipaddress.ip_address(bind_address).is_loopback
+    except ValueError:
+        loopback = bind_address == "localhost"
+    if loopback:
+        os.environ.setdefault("SPARK_LOCAL_IP", bind_address)
+
+
+@contextmanager
+def _jvm_output_to(path: Path | None) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at ``path`` while the JVM starts (it inherits them)."""
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    try:
+        os.dup2(target, 1)
+        os.dup2(target, 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, target):
+            os.close(fd)
+
+
+def _start_failure(master: str, exc: BaseException, log_path: Path | None) -> str:
+    """One line: why the JVM did not start (its last exception line in the log, if any)."""
+    reason = one_line(exc)
+    if log_path is not None and log_path.is_file():
+        tail = log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-200:]
+        causes = [ln.strip() for ln in tail if "Exception" in ln or "Error:" in ln]
+        if causes:
+            reason = causes[0].removeprefix('Exception in thread "main" ')
+    where = f"; Spark's log: {log_path}" if log_path is not None else ""
+    return f"Spark did not start (master {master!r}): {reason}{where}"
 
 
 def _set_runtime_conf(spark: SparkSession, conf: Mapping[str, str]) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
+from mining import schemas
 from mining.errors import InputError
 from mining.io.runs import RunLog, RunRecord, check_run_id
 from mining.io.warehouse import Warehouse
@@ -18,11 +20,18 @@ from mining.schemas import RUNS
 
 @pytest.fixture
 def conf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A conf dir whose only job, `toy`, has a secret-named key among its parameters."""
+    """A conf dir whose only job, `toy`, has a secret-named key among its parameters.
+
+    Its tables, `toy` and `half`, are declared for the test (a job publishes declared tables
+    only: ``JobContext.publish`` checks them against ``mining.schemas.RESULT_TABLES``).
+    """
     conf = tmp_path / "conf"
     (conf / "jobs").mkdir(parents=True)
     (conf / "jobs" / "toy.toml").write_text('rows = 3\nbeta = 0.85\npassword = "hunter2"\n')
     monkeypatch.setenv("MINING_CONF_DIR", str(conf))
+    ids = T.StructType([T.StructField("id", T.LongType(), nullable=False)])
+    for table in ("toy", "half"):
+        monkeypatch.setitem(schemas.RESULT_TABLES, table, ids)
     return conf
 
 

@@ -22,11 +22,15 @@ import pyarrow.parquet as pq
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from mining.errors import ConfigError, InputError
 from mining.io.warehouse import FAULT_POINTS, META_FILE, StagedTable, Warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
+# Ad-hoc tables are not in mining.schemas.RESULT_TABLES: their schema is passed explicitly.
+IDS = T.StructType([T.StructField("id", T.LongType(), nullable=False)])
+SQUARES = T.StructType([*IDS.fields, T.StructField("sq", T.LongType(), nullable=False)])
 
 
 def stage_arrow(wh: Warehouse, name: str, table: pa.Table, run_id: str = "arrow") -> StagedTable:
@@ -52,9 +56,8 @@ def debris(wh: Warehouse, name: str) -> list[str]:
 @pytest.mark.connect
 def test_publish_read_roundtrip(spark, tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
-    df = spark.createDataFrame([(1, "a", 0.5), (2, "b", 0.25), (3, None, 0.25)],
-                               "node bigint, name string, rank double")
-    (version,) = wh.publish({"pagerank": df}, run_id="r1")
+    df = spark.createDataFrame([(1, 0.5), (2, 0.25), (3, 0.25)], "node bigint, rank double")
+    (version,) = wh.publish({"pagerank": df}, run_id="r1")  # its schema from RESULT_TABLES
     assert (version.version, version.rows, version.run_id, version.current) == (
         "v000001", 3, "r1", True)
     assert wh.tables() == ["pagerank"]
@@ -70,13 +73,14 @@ def test_versions_retention_and_idempotent_rerun(spark, tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh", retention=2)
     same = spark.range(5).withColumn("sq", F.col("id") * F.col("id"))
     for _ in range(3):  # the same job, same inputs, three times
-        wh.publish({"squares": same}, run_id="same")
+        wh.publish({"squares": same}, run_id="same", schema={"squares": SQUARES})
     kept = wh.versions("squares")
     assert [v.version for v in kept] == ["v000002", "v000003"]
     assert [v.current for v in kept] == [False, True]
     first, second = (sorted(spark.read.parquet(str(v.path)).collect()) for v in kept)
     assert first == second == [(i, i * i) for i in range(5)]
-    wh.publish({"squares": spark.range(7)}, run_id="next")
+    wh.publish({"squares": spark.range(7).withColumn("sq", F.col("id"))}, run_id="next",
+               schema={"squares": SQUARES})
     assert [v.version for v in wh.versions("squares")] == ["v000003", "v000004"]
     assert wh.read(spark, "squares").count() == 7
     assert wh.current("squares").rows == 7
@@ -85,7 +89,7 @@ def test_versions_retention_and_idempotent_rerun(spark, tmp_path: Path) -> None:
 def test_empty_table_keeps_schema_and_counts_zero(spark, tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
     empty = spark.createDataFrame([], "node bigint, score double")
-    (version,) = wh.publish({"nothing": empty}, run_id="r")
+    (version,) = wh.publish({"nothing": empty}, run_id="r", schema={"nothing": empty.schema})
     assert version.rows == 0
     back = wh.read(spark, "nothing")
     assert back.count() == 0
@@ -95,10 +99,11 @@ def test_empty_table_keeps_schema_and_counts_zero(spark, tmp_path: Path) -> None
 
 def test_failed_write_publishes_nothing(spark, tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
-    wh.publish({"t": spark.range(3)}, run_id="good")
+    wh.publish({"t": spark.range(3)}, run_id="good", schema={"t": IDS})
     failing = spark.range(5).select(F.assert_true(F.col("id") < 2).alias("x"))
     with pytest.raises(Exception, match="id < 2"):
-        wh.publish({"other": spark.range(2), "t": failing}, run_id="bad")
+        wh.publish({"other": spark.range(2), "t": failing}, run_id="bad",
+                   schema={"other": IDS, "t": failing.schema})
     assert wh.tables() == ["t"]  # `other` was staged, then aborted with the failed `t`
     assert wh.read(spark, "t").count() == 3
     assert debris(wh, "t") == [] and debris(wh, "other") == []
@@ -145,12 +150,12 @@ def test_roots(tmp_path: Path) -> None:
 
 def test_catalog_table_over_current_symlink(spark, tmp_path: Path, is_connect: bool) -> None:
     wh = Warehouse(tmp_path / "wh")
-    wh.publish({"ranks": spark.range(3)}, run_id="a")
+    wh.publish({"ranks": spark.range(3)}, run_id="a", schema={"ranks": IDS})
     location = wh.root / "ranks" / "current"
     spark.sql(f"create table wh_ranks using parquet location '{location}'")
     try:
         assert spark.table("wh_ranks").count() == 3
-        wh.publish({"ranks": spark.range(10)}, run_id="b")
+        wh.publish({"ranks": spark.range(10)}, run_id="b", schema={"ranks": IDS})
         spark.sql("refresh table wh_ranks")  # the cached file listing names the old files
         assert spark.table("wh_ranks").count() == 10
     finally:
@@ -212,7 +217,7 @@ spark = build_session("kill-me", master="local[1]")
 big = spark.range(0, 3_000_000, numPartitions=6).select(
     "id", F.sha2(F.col("id").cast("string"), 256).alias("h"))
 print("WRITING", flush=True)
-Warehouse(sys.argv[1]).publish({"t": big}, run_id="killed")
+Warehouse(sys.argv[1]).publish({"t": big}, run_id="killed", schema={"t": big.schema})
 print("DONE", flush=True)
 """
 
@@ -235,6 +240,6 @@ def test_sigkill_at_a_random_moment_of_a_spark_write(spark, tmp_path: Path) -> N
     assert "DONE" not in rest and debris(wh, "t"), f"the kill missed the write ({delay=:.2f})"
     rows = wh.read(spark, "t").count()
     assert rows == 10, f"the previous version is damaged ({rows} rows, {delay=:.2f})"
-    wh.publish({"t": spark.range(4)}, run_id="after")
+    wh.publish({"t": spark.range(4)}, run_id="after", schema={"t": IDS})
     assert wh.read(spark, "t").count() == 4
     assert debris(wh, "t") == []

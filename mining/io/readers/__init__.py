@@ -17,15 +17,30 @@ Readers, their ``data`` schema and their extra ``counts()`` keys:
 * :func:`read_labeled`: ``LABELED_POINTS``; ``features``.
 
 Nothing here runs a Spark job at call time, except the csv layout of ``read_documents``, which
-reads its header line. Missing local paths raise :class:`mining.errors.InputError` at once.
+reads its header line. Local inputs are checked at once and raise a one-line
+:class:`mining.errors.InputError` naming the path: missing paths and globs matching nothing,
+directories holding no file or (without ``recursive``) subdirectories, and files whose first
+KiB show UTF-16/UTF-32, binary data, or damaged gzip. Damage found only when a job reads the
+file (a gzip file cut beyond its first KiB, any remote file) fails that job with Spark's
+``FAILED_READ_FILE`` error: :func:`explain_read_failure` turns it into the one-line
+``InputError`` (``input file X.gz is truncated or corrupt (Unexpected end of input stream)``);
+:meth:`ReadResult.counts` applies it itself.
 """
 
 from __future__ import annotations
 
+from mining.io.readers._failures import explain_read_failure
 from mining.io.readers.baskets import read_baskets
 from mining.io.readers.documents import read_documents
 from mining.io.readers.edges import read_edges
 from mining.io.readers.labeled import read_labeled
 from mining.io.readers.result import ReadResult
 
-__all__ = ["ReadResult", "read_baskets", "read_documents", "read_edges", "read_labeled"]
+__all__ = [
+    "ReadResult",
+    "explain_read_failure",
+    "read_baskets",
+    "read_documents",
+    "read_edges",
+    "read_labeled",
+]

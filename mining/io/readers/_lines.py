@@ -1,4 +1,4 @@
-"""Shared machinery of the line readers: paths, the text scan, exact line numbers, splitting.
+"""Shared machinery of the line readers: the text scan, exact line numbers, splitting.
 
 A *line frame* is what :func:`scan_text` returns: one row per physical line (or record, with a
 custom separator; or file, with ``whole_files``) with columns ``source_file``, ``block`` (byte
@@ -8,19 +8,13 @@ right after the scan), ``value`` (the decoded line) and ``encoding_ok``.
 
 from __future__ import annotations
 
-import glob
-import os
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
-from typing import Union
-from urllib.parse import urlparse
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from mining.errors import InputError
-
-PathArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
+from mining.io.readers._inputs import input_error, local_files
 
 _ENCODINGS = {
     "utf-8": "UTF-8", "utf8": "UTF-8",
@@ -38,36 +32,6 @@ _UNSPLITTABLE = (".gz", ".zst", ".zstd", ".lz4", ".snappy", ".deflate")
 REPARTITION_BYTES = 16 * 2**20
 
 
-def resolve_paths(path: PathArg) -> list[str]:
-    """The input paths as strings; local paths must exist now (``InputError`` names the path)."""
-    items = [path] if isinstance(path, (str, os.PathLike)) else list(path)
-    if not items:
-        raise InputError("no input path given")
-    out = []
-    for item in items:
-        text = os.fspath(item)
-        local = _local(text)
-        if local is not None:
-            found = glob.glob(local) if glob.has_magic(local) else [local] * Path(local).exists()
-            if not found:
-                raise InputError(f"input path does not exist: {text}")
-        out.append(text)
-    return out
-
-
-def input_error(paths: Sequence[str], exc: Exception) -> InputError:
-    """An ``InputError`` naming the inputs, with the first line of Spark's message."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return InputError(f"cannot read input {', '.join(paths)}: {first}")
-
-
-def _local(text: str) -> str | None:
-    parsed = urlparse(text)
-    if parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # 1 letter: a Windows drive
-        return parsed.path if parsed.scheme == "file" else text
-    return None
-
-
 def spark_encoding(encoding: str) -> str:
     """Spark's name of a supported encoding (UTF-8 or ISO-8859-1), else ``InputError``."""
     try:
@@ -76,24 +40,6 @@ def spark_encoding(encoding: str) -> str:
         raise InputError(
             f"unsupported encoding {encoding!r}: use 'utf-8' or 'latin-1'"
         ) from None
-
-
-def local_files(paths: Sequence[str], recursive: bool = False) -> list[Path] | None:
-    """The files Spark will read from ``paths``, or ``None`` when a path is not local.
-
-    Follows Spark's listing: a directory's files (and subdirectories' with ``recursive``),
-    without hidden names (starting with ``.`` or ``_``).
-    """
-    out: list[Path] = []
-    for text in paths:
-        local = _local(text)
-        if local is None:
-            return None
-        for name in glob.glob(local) if glob.has_magic(local) else [local]:
-            p = Path(name)
-            found = (p.rglob("*") if recursive else p.iterdir()) if p.is_dir() else [p]
-            out.extend(f for f in found if f.is_file() and not f.name.startswith((".", "_")))
-    return out
 
 
 def _big_unsplittable(paths: Sequence[str], recursive: bool) -> bool:
@@ -114,7 +60,7 @@ def scan_text(
     whole_files: bool = False,
     recursive: bool = False,
     partitions: int | None = None,
-    file_name: bool = False,
+    decoded_path: bool = False,
 ) -> DataFrame:
     """Read text into a line frame (see the module docstring).
 
@@ -126,8 +72,9 @@ def scan_text(
     an input is compressed with an unsplittable codec (a ``.gz`` file is read by one task) and
     is bigger than ``REPARTITION_BYTES`` (16 MiB compressed; any size for a remote input);
     0 never repartitions; n > 0 always repartitions to n. ``mid`` is taken before that shuffle,
-    because line numbering relies on the scan's row order. ``file_name=True`` adds the
-    file's (decoded) base name as ``file_name``.
+    because line numbering relies on the scan's row order. ``decoded_path=True`` (only with
+    ``whole_files``) adds ``path``, the file's URI with its characters decoded (``source_file``
+    and ``_metadata.file_name`` keep ``%20`` for a space).
     """
     charset = spark_encoding(encoding)
     reader = spark.read.format("binaryFile" if whole_files else "text")
@@ -154,7 +101,7 @@ def scan_text(
         F.monotonically_increasing_id().alias("mid"),
         F.coalesce(text, F.lit("")).alias("value"),
         F.coalesce(ok, F.lit(True)).alias("encoding_ok"),
-        *([F.col("_metadata.file_name").alias("file_name")] if file_name else []),
+        *([F.col("path")] if decoded_path and whole_files else []),
     )
     n = partitions
     if n is None:

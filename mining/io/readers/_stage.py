@@ -32,9 +32,17 @@ def first_reason(checks: Sequence[tuple[Column, Column | str]]) -> Column:
 
 
 def line_checks(max_length: int, *, what: str = "line") -> list[tuple[Column, Column | str]]:
-    """Checks every reader starts with: invalid UTF-8, then a line longer than ``max_length``."""
+    """Checks every reader starts with: invalid UTF-8, a NUL byte, a line longer than
+    ``max_length``.
+
+    Local files in UTF-16 are refused up front (see :mod:`mining.io.readers._inputs`); a remote
+    one is only seen here: its lines hold a NUL byte every other byte, which Spark's casts
+    would silently strip from numbers.
+    """
     return [
         (~F.col("encoding_ok"), "invalid UTF-8"),
+        (F.col("value").contains("\x00"),
+         f"NUL byte in the {what} (UTF-16 or binary input? convert it to UTF-8)"),
         (F.length("value") > max_length, f"{what} longer than {max_length} characters"),
     ]
 

@@ -9,12 +9,16 @@ from pyspark.sql import functions as F
 
 from mining.errors import InputError
 from mining.io.readers._csv import csv_documents
-from mining.io.readers._lines import (
+from mining.io.readers._inputs import (
+    COMPRESSED,
     PathArg,
     local_files,
+    relative_name,
+    resolve_paths,
+)
+from mining.io.readers._lines import (
     number_rows,
     quote_regex,
-    resolve_paths,
     scan_text,
     strip,
 )
@@ -41,6 +45,7 @@ def read_documents(
     recursive: bool = False,
     dedup: bool = True,
     max_line_length: int = 1_000_000,
+    max_record_lines: int = 1000,
     partitions: int | None = None,
 ) -> ReadResult:
     """Read documents into ``DOCUMENTS`` rows.
@@ -50,9 +55,14 @@ def read_documents(
     spark
         The session.
     path
-        A file, directory, glob or a list of them (local paths must exist).
+        A file, directory, glob or a list of them (local paths must exist). A directory is
+        read as all its files (names starting with ``.`` or ``_`` are ignored); it must hold
+        at least one, and no subdirectory unless ``recursive`` (files layout).
     layout
-        ``"files"``: every file is one document, ``doc_id`` its file name. ``"lines"``: one
+        ``"files"``: every file is one document, ``doc_id`` its path relative to the
+        deepest directory holding all inputs (``a/x.txt`` for ``docs/a/x.txt`` read as
+        ``docs``; a file given by itself: its name; a glob counts from the directory before
+        its first wildcard), so different files never share an id. ``"lines"``: one
         document per line, fields separated by ``delimiter`` (the SMS Spam Collection is
         ``label<TAB>text``: ``label_column=0``). ``"csv"``: CSV with a header line, quoted
         fields may span lines (Tweets.csv: ``id_column="tweet_id"``, ``text_column="text"``,
@@ -72,12 +82,15 @@ def read_documents(
         Lines layout: the field separator, and whether the first line of each file is a
         header.
     recursive
-        Files layout: read files in subdirectories too.
+        Files layout: read files in subdirectories too (hidden ones excepted).
     dedup
         Keep one document per ``doc_id`` (the first in input order).
     max_line_length
         Longer lines (files layout and reuters: documents; csv: texts) are quarantined, their
         ``raw`` cut to 10,000 characters.
+    max_record_lines
+        CSV layout: a quoted field still open after this many lines is taken as an
+        unbalanced quote (see Notes).
     partitions
         Repartition after the scan to this many partitions; ``None``: only a big (> 16 MiB)
         unsplittable compressed input (``.gz``, read by one task); 0: never.
@@ -94,7 +107,9 @@ def read_documents(
     Raises
     ------
     InputError
-        A path does not exist, an option is invalid, or a csv column is not in the header.
+        A path does not exist, a directory holds no file (or subdirectories without
+        ``recursive``), a local file is UTF-16, binary or damaged gzip, an option is invalid,
+        or a csv column is not in the header.
 
     Notes
     -----
@@ -109,10 +124,18 @@ def read_documents(
     counted in ``no_body``, so that ``rows_read`` is the number of bodies. Blank lines inside
     a CSV file are dropped by Spark's CSV parser and are not counted.
 
-    Rejected: invalid UTF-8, too long, too few fields, empty id (lines); malformed record,
-    missing id or text (csv); not a REUTERS element, missing NEWID, unterminated BODY
-    (reuters). Cost: one pass and one shuffle (dedup); numbering lines without an id column
-    costs one more pass, and the csv layout reads the header line eagerly.
+    CSV layout: ``lines_read`` counts records, the header and blank lines (both
+    ``skipped``). Line breaks inside quoted fields become ``\n``. A record that spans lines
+    and does not parse (text after a closing quote, the wrong number of fields, the end of the
+    file or ``max_record_lines`` lines inside quotes) is an unbalanced quote on its first line:
+    that line alone is quarantined, with a reason naming it, and reading resumes at the next
+    line (Spark's CSV parser would swallow the rest of the file into one record).
+
+    Rejected: invalid UTF-8, NUL byte, too long, too few fields, empty id (lines); malformed
+    record, unbalanced quote, missing id, invalid UTF-8 (csv); not a REUTERS element, missing
+    NEWID, unterminated BODY (reuters). Cost: one pass and one shuffle (dedup); numbering
+    lines without an id column costs one more pass; the csv layout reads the header line
+    eagerly and parses records in Python workers (one task per file).
 
     Documents are the input of shingling and minhashing (MMDS §3.2-3.3).
 
@@ -124,7 +147,8 @@ def read_documents(
     [Row(label='ham', count=4827), Row(label='spam', count=747)]
     """
     charset = encoding or ("latin-1" if layout == "reuters" else "utf-8")
-    paths = resolve_paths(path)
+    hint = ", or pass recursive=True" if layout == "files" else ""
+    paths = resolve_paths(path, recursive=recursive and layout == "files", hint=hint)
     if layout == "files":
         docs, quarantine, probe = _files(
             spark, paths, encoding=charset, recursive=recursive, max_length=max_line_length,
@@ -136,7 +160,9 @@ def read_documents(
         docs, quarantine, probe = _lines(lines, positions, delimiter, header, max_line_length)
     elif layout == "csv":
         names = (id_column, "text" if text_column is None else text_column, label_column)
-        docs, quarantine, probe = csv_documents(spark, paths, charset, names, max_line_length)
+        docs, quarantine, probe = csv_documents(
+            spark, paths, charset, names, max_line_length, max_record_lines=max_record_lines
+        )
     elif layout == "reuters":
         lines = scan_text(spark, paths, encoding=charset, line_sep="</REUTERS>",
                           partitions=partitions)  # fmt: skip
@@ -148,6 +174,12 @@ def read_documents(
     if layout == "files":
         files = local_files(paths, recursive)
         empty_files = sum(f.stat().st_size == 0 for f in files or [])
+        packed = next((f for f in files or [] if f.name.lower().endswith(COMPRESSED)), None)
+        if packed is not None:  # binaryFile hands over the compressed bytes as they are
+            raise InputError(
+                f"input file {packed} is compressed: the files layout reads every file's bytes "
+                "as they are; decompress it first"
+            )
     if dedup:
         first = F.min_by(F.struct("text", "label"), F.struct("source_file", "block", "mid"))
         docs = docs.groupBy("doc_id").agg(first.alias("doc"), F.count("*").alias("n"))
@@ -185,12 +217,12 @@ def _files(
     partitions: int | None,
 ) -> Staged:
     whole = scan_text(spark, paths, encoding=encoding, whole_files=True, recursive=recursive,
-                      partitions=partitions, file_name=True)  # fmt: skip
+                      partitions=partitions, decoded_path=True)  # fmt: skip
     staged = whole.select(
         "source_file", "block", "mid", "value",
         F.lit(False).alias("skip"),
         first_reason(line_checks(max_length, what="document")).alias("reason"),
-        F.col("file_name").alias("doc_id"),
+        relative_name(F.col("path"), paths).alias("doc_id"),
         F.col("value").alias("text"),
         F.lit(None).cast("string").alias("label"),
     )  # fmt: skip

@@ -9,10 +9,9 @@ from pyspark.sql import functions as F
 
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
+from mining.io.readers._inputs import PathArg, resolve_paths
 from mining.io.readers._lines import (
-    PathArg,
     number_rows,
-    resolve_paths,
     scan_text,
     split_trimmed,
     strip,

@@ -11,11 +11,10 @@ from pyspark.sql import types as T
 
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
+from mining.io.readers._inputs import PathArg, resolve_paths
 from mining.io.readers._lines import (
-    PathArg,
     number_rows,
     quote_regex,
-    resolve_paths,
     scan_text,
     strip,
 )

@@ -8,11 +8,15 @@ are not used: they do not exist over Spark Connect.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation
+
+from mining.errors import InputError
+from mining.io.readers._failures import explain_read_failure
 
 __all__ = ["Probe", "ReadResult", "observe", "standard_counts"]
 
@@ -55,6 +59,20 @@ def standard_counts(raw: dict[str, int]) -> dict[str, int]:
     out.setdefault("rows_kept", valid)
     out["duplicates_removed"] = valid - out["rows_kept"]
     return out
+
+
+@contextmanager
+def _read_failures_explained() -> Iterator[None]:
+    """Re-raise Spark's failure to read an input file as its one-line ``InputError``."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:
+        explained = explain_read_failure(exc)
+        if explained is None:
+            raise
+        raise explained from exc
 
 
 def _new_observation(df: DataFrame, name: str) -> Any:
@@ -137,7 +155,9 @@ class ReadResult:
         read from the observations those actions filled, at no cost. An observation whose plan
         has not run yet (or whose action failed) is replaced by one aggregation job over the
         input, so the call never blocks and is always exact, but then it costs a pass over the
-        input per missing observation. Distinct-count keys run first (their job also fills any
+        input per missing observation; a file that cannot be read then raises the
+        ``InputError`` of :func:`~mining.io.readers.explain_read_failure`. Distinct-count keys
+        run first (their job also fills any
         observation still missing). Results are cached on this object.
 
         An observation keeps the metrics of the first action that ran its plan (classic Spark;
@@ -149,6 +169,10 @@ class ReadResult:
         neither deduplicate nor shuffle (baskets ``lines``, labeled points): run the job's
         complete actions first.
         """
+        with _read_failures_explained():
+            return self._counts_now(entities=entities)
+
+    def _counts_now(self, *, entities: bool) -> dict[str, int]:
         if entities:
             for name, compute in self._lazy.items():
                 if name not in self._entities:

@@ -1,0 +1,84 @@
+"""What a new user does: a fresh copy of the tree, the README's `make demo`, nothing else.
+
+The copy gets its own virtual environment from ``scripts/bootstrap.sh`` (the script `make demo`
+runs) with the runtime dependencies only, and the demo runs with nothing in the environment but
+``PATH``, ``HOME`` and ``JAVA_HOME``: no ``PYSPARK_PYTHON`` pointing at the main `.venv`, no test
+extras (CI installs them for the main suite, so a green suite alone could hide a runtime import of
+a test-only package). pip reuses its cache, so this costs the install of cached wheels plus one
+demo run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Lines the project prints on a clean demo run: section headers, result tables and the end.
+HEADERS = ("== what each data set contributed", "== top 10 pages", "== convergence plot",
+           "== Spark's own log")
+SPARK_NOISE = re.compile(r"log4j|WARN|NativeCodeLoader|WindowExec|Setting default log level|"
+                         r"resolves to a loopback|Traceback|SparkContext|Using Spark's", re.I)
+
+
+def _tree_files() -> list[Path]:
+    """Files of the checkout as a clone would have them (tracked and new, never ignored)."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    return [Path(p) for p in out.split("\0") if p and (ROOT / p).is_file()]
+
+
+@pytest.fixture(scope="module")
+def fresh_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to know which files a clone has")
+    copy = tmp_path_factory.mktemp("fresh") / "mining"
+    for rel in _tree_files():
+        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, copy / rel)
+    return copy
+
+
+def _bare_env() -> dict[str, str]:
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "JAVA_HOME") if k in os.environ}
+    # Without the main venv on PATH: the copy must find everything in its own .venv.
+    main_bin = str(ROOT / ".venv" / "bin")
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if p != main_bin)
+    return env
+
+
+def test_make_demo_on_a_fresh_copy(fresh_copy: Path) -> None:
+    proc = subprocess.run(["make", "demo"], cwd=fresh_copy, env=_bare_env(), capture_output=True,
+                          text=True, timeout=900, stdin=subprocess.DEVNULL, check=False)
+    report = f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0, report
+    venv_python = fresh_copy / ".venv" / "bin" / "python"
+    # Runtime dependencies only: the test extra was never installed in this environment.
+    probe = subprocess.run([str(venv_python), "-c", "import pytest"], capture_output=True,
+                           text=True, env=_bare_env(), check=False)
+    assert probe.returncode != 0 and "No module named 'pytest'" in probe.stderr
+    assert (fresh_copy / ".venv" / ".mining-installed").is_file()
+
+    out = proc.stdout.splitlines()
+    assert [h for h in HEADERS if any(line.startswith(h) for line in out)] == list(HEADERS), report
+    # The profile: four data sets, each row's counts add up (the last column).
+    profile = [line for line in out if re.match(r"\s*(a9a_test|groceries|hollins|sms) \|", line)]
+    assert [row.split("|")[0].strip() for row in profile] == [
+        "a9a_test", "groceries", "hollins", "sms"], report
+    assert all(row.split("|")[-1].strip() == "true" for row in profile), report
+    # The top pages: ten ranked rows, positions 1..10 (ties could add rows, hollins has none).
+    top = out[out.index(next(x for x in out if x.startswith("== top 10 pages"))) + 1:]
+    positions = [int(m.group(1)) for line in top if (m := re.match(r"\s*(\d+) \|", line))]
+    assert positions[:10] == list(range(1, 11)), report
+    # Clean output: nothing of Spark's own on either stream; its log is in the file it names.
+    noisy = [line for line in (proc.stdout + proc.stderr).splitlines() if SPARK_NOISE.search(line)]
+    assert not noisy, report
+    log_line = next(line for line in out if line.startswith("== Spark's own log"))
+    log_dir = fresh_copy / log_line.split(":", 1)[1].strip()
+    assert any(log_dir.glob("*.log")), report
+    assert (fresh_copy / "warehouse" / "plots" / "pagerank_convergence.png").stat().st_size > 0
