@@ -36,6 +36,7 @@ def _long_run(spark, n: int) -> None:
         assert len(res.state._jdf.queryExecution().analyzed().toString()) < 2000
 
 
+@pytest.mark.slow  # CI runs the real block PageRank step 50 times instead (below)
 def test_long_runs_keep_the_plan_bounded_and_time_flat(spark):
     _long_run(spark, 50)
 

@@ -29,7 +29,8 @@ DEMO = ROOT / "jobs" / "demo.py"
 Tables = dict[str, list[dict[str, Any]]]  # table name -> rows
 # Columns that differ between two runs of the same job by design.
 VOLATILE = re.compile(r"(^|_)(seconds|run_id|created_at|started_at|finished_at)$")
-DEMO_TABLES = {"dataset_profile", "degree_distribution", "basket_sizes", "quarantine"}
+DEMO_TABLES = {"dataset_profile", "degree_distribution", "basket_sizes", "quarantine", "pagerank",
+               "spam_mass", "pagerank_iterations", "hits"}
 
 
 # --- Spark Connect ----------------------------------------------------------------------------

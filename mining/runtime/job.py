@@ -35,6 +35,7 @@ from mining.errors import (
     exit_code,
     one_line,
 )
+from mining.io.readers import explain_read_failure
 from mining.io.runs import RunLog, RunRecord, check_run_id
 from mining.io.warehouse import StagedTable, Warehouse, default_root
 from mining.masking import mask_config, mask_secrets
@@ -184,10 +185,7 @@ def run_job(
 def _failure(exc: BaseException) -> tuple[int, str]:
     """Exit code and one-line message for an exception that ended a pipeline."""
     if not isinstance(exc, MiningError):
-        from mining.io import readers  # TEMP until the readers provide it
-
-        explain = getattr(readers, "explain_read_failure", None)
-        exc = (explain(exc) if explain else None) or exc  # a truncated gzip: bad input
+        exc = explain_read_failure(exc) or exc  # a truncated gzip, an unreadable file: input
     prefix = next((p for kind, p in _PREFIX.items() if isinstance(exc, kind)), "")
     return exit_code(exc), prefix + one_line(exc)
 

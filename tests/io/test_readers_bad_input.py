@@ -87,7 +87,9 @@ def test_missing_glob(spark: Any, tmp_path: Path) -> None:
 
 
 def test_unreadable_uri_is_an_input_error(spark: Any) -> None:
-    with pytest.raises(InputError, match=re.escape("cannot read input nosuchfs://host/edges.txt")):
+    message = 'cannot read input nosuchfs://host/edges.txt: org.apache.hadoop.fs.' \
+        'UnsupportedFileSystemException: No FileSystem for scheme "nosuchfs"'
+    with pytest.raises(InputError, match=re.escape(message)):
         read_edges(spark, "nosuchfs://host/edges.txt")
 
 

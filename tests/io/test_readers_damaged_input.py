@@ -60,11 +60,13 @@ def one_line(err: BaseException) -> str:
 
 
 @every_reader
-def test_glob_matching_nothing(spark: Any, tmp_path: Path, call: Reader) -> None:
+@pytest.mark.parametrize("name", ["nope.txt", "*.nope", "nope/*.txt"])
+def test_missing_path_or_glob(spark: Any, tmp_path: Path, call: Reader, name: str) -> None:
     write(tmp_path / "a.txt", "1 2\n")
-    pattern = tmp_path / "*.nope"
-    with pytest.raises(InputError, match=re.escape(f"input path does not exist: {pattern}")):
-        call(spark, str(pattern))
+    missing = tmp_path / name
+    with pytest.raises(InputError) as err:
+        call(spark, str(missing))
+    assert one_line(err.value) == f"input path does not exist: {missing}"
 
 
 @every_reader
@@ -190,6 +192,44 @@ def test_explain_read_failure_of_a_classic_trace() -> None:
     assert one_line(explained) == (
         "cannot read input file /data/my dir/x.gz "
         "(FileNotFoundException: File file:/data/my dir/x.gz does not exist)"
+    )
+
+
+class FakeThrowable:
+    """A stand-in for a Py4J ``Throwable``: class name, message, cause."""
+
+    def __init__(self, name: str, message: str, cause: FakeThrowable | None = None) -> None:
+        self.name, self.message, self.cause = name, message, cause
+
+    def getCause(self) -> FakeThrowable | None:
+        return self.cause
+
+    def getClass(self) -> FakeThrowable:
+        return self
+
+    def getName(self) -> str:
+        return self.name
+
+    def getMessage(self) -> str:
+        return self.message
+
+
+def test_explain_read_failure_walks_java_causes() -> None:
+    """A captured error whose text holds no trace: the cause comes from the Java object."""
+    err = RuntimeError(
+        "[FAILED_READ_FILE.NO_HINT] Encountered error while reading file hdfs://nn/in/x.gz.  "
+        "SQLSTATE: KD001"
+    )
+    eof = FakeThrowable("java.io.EOFException", "Unexpected end of input stream")
+    err.java_exception = FakeThrowable("org.apache.spark.SparkException", "failed", eof)  # type: ignore[attr-defined]
+    explained = explain_read_failure(err)
+    assert explained is not None
+    assert one_line(explained) == (
+        "input file hdfs://nn/in/x.gz is truncated or corrupt (Unexpected end of input stream)"
+    )
+    del err.java_exception  # type: ignore[attr-defined]
+    assert one_line(explain_read_failure(err) or err) == (
+        "cannot read input file hdfs://nn/in/x.gz (FAILED_READ_FILE.NO_HINT)"
     )
 
 
@@ -340,3 +380,15 @@ def test_relative_ids_of_globs_and_lists(spark: Any, tmp_path: Path) -> None:
     assert sorted(d["doc_id"] for d in listed.data.collect()) == ["a/x.txt", "b/x.txt"]
     alone = read_documents(spark, a)
     assert [d["doc_id"] for d in alone.data.collect()] == ["x.txt"]
+
+
+def test_csv_invalid_utf8_and_empty_text(spark: Any, tmp_path: Path) -> None:
+    """Invalid bytes quarantine their record (not silently U+FFFD); an empty text is data."""
+    path = write(tmp_path / "t.csv", b'id,text\n1,"caf\xe9\nau lait"\n2,\n3,ok\n')
+    r = read_documents(spark, path, layout="csv", id_column="id")
+    assert sorted(tuple(d)[:2] for d in r.data.collect()) == [("2", ""), ("3", "ok")]
+    assert [(q["line_number"], q["reason"]) for q in r.quarantine.collect()] == [
+        (1, "invalid UTF-8")
+    ]
+    c = r.counts()
+    assert (c["rows_read"], c["rows_kept"], c["empty_documents"]) == (3, 2, 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,21 @@ from mining.io.readers import (
 
 pytestmark = pytest.mark.shared_data
 
+WS = " \t\n\r\f\v"
 
-def read_text(path: Path) -> str:
-    """The file's text (UTF-8), gunzipped when it ends with .gz; line endings untouched."""
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The file's text, gunzipped when it ends with .gz; line endings untouched."""
     with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as f:
-        return f.read().decode("utf-8")
+        return f.read().decode(encoding)
+
+
+def physical_lines(text: str) -> list[str]:
+    """Lines split at ``\\n``, ``\\r\\n`` or ``\\r``; a final terminator ends the last line."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines[-1] == "":
+        lines.pop()
+    return lines
 
 
 def csv_rows(path: Path) -> list[list[str]]:
@@ -75,12 +86,39 @@ GRAPHS = [
 ]  # fmt: skip
 
 
+def python_edges(path: Path, options: dict[str, Any]) -> dict[str, int]:
+    """The edge counts of ``path`` by plain Python: lines, comments, (unordered) pairs."""
+    lines = physical_lines(read_text(path))
+    sep = "," if options.get("format") == "csv" else None
+    skip = {n for n, ln in enumerate(lines, 1) if not ln.strip(WS) or ln.lstrip(WS)[:1] == "#"}
+    if options.get("header"):
+        skip.add(1)
+    ends = [(ln.split(sep) if sep else ln.split())[:2]
+            for n, ln in enumerate(lines, 1) if n not in skip]  # fmt: skip
+    key = str.strip if options.get("node_ids") == "string" else int
+    pairs = [(key(a), key(b)) for a, b in ends]
+    if options.get("directed") is False:
+        pairs = [(min(p), max(p)) for p in pairs]
+    kept = set(pairs)
+    loops = sum(a == b for a, b in kept)
+    return {
+        "lines_read": len(lines), "skipped": len(skip), "rows_read": len(ends),
+        "rows_kept": len(kept), "duplicates_removed": len(pairs) - len(kept),
+        "self_loops": loops,
+        "edges": len(kept) if options.get("directed", True) else 2 * len(kept) - loops,
+        "nodes": len({x for pair in kept for x in pair}),
+    }  # fmt: skip
+
+
 @pytest.mark.parametrize("case", GRAPHS, ids=lambda c: c.file)
 def test_graph(spark: Any, shared_data: Path, case: Case) -> None:
-    r = read_edges(spark, shared_data / "graphs" / case.file, **case.options)
+    path = shared_data / "graphs" / case.file
+    r = read_edges(spark, path, **case.options)
     c = r.counts()  # the `nodes` job also runs the observed plan
     adds_up(c)
     assert {k: c[k] for k in case.expected} == case.expected
+    want = python_edges(path, case.options)
+    assert {k: c[k] for k in want} == want
     if "node_map" in r.extras:
         assert c["nodes"] == case.expected["nodes"]
 
@@ -158,6 +196,9 @@ def test_sms_spam_collection(spark: Any, shared_data: Path) -> None:
     c = r.counts()
     adds_up(c)
     assert (c["lines_read"], c["documents"]) == (5_574, 5_574)
+    lines = physical_lines(read_text(shared_data / "text" / "SMSSpamCollection"))
+    assert label_counts(r) == Counter(ln.split("\t", 1)[0] for ln in lines)
+    assert (c["lines_read"], c["skipped"], c["duplicates_removed"]) == (len(lines), 0, 0)
 
 
 def test_tweets_csv(spark: Any, shared_data: Path) -> None:
@@ -175,6 +216,8 @@ def test_tweets_csv(spark: Any, shared_data: Path) -> None:
     c = r.counts()
     adds_up(c)
     assert (c["rows_read"], c["documents"]) == (14_640, len(first))
+    assert (c["lines_read"], c["skipped"]) == (1 + len(records), 1)  # the header is skipped
+    assert c["duplicates_removed"] == len(records) - len(first)
 
 
 def test_reuters(spark: Any, shared_data: Path) -> None:
@@ -187,6 +230,31 @@ def test_reuters(spark: Any, shared_data: Path) -> None:
     adds_up(c)
     assert (c["reuters_elements"], c["documents"]) == (21_578, 19_043)
     assert c["no_body"] == 21_578 - 19_043
+    assert {k: c[k] for k in python_reuters(shared_data / "text" / "reuters21578")} == \
+        python_reuters(shared_data / "text" / "reuters21578")
+
+
+def python_reuters(directory: Path) -> dict[str, int]:
+    """Counts of the Reuters files by regex: elements, NEWIDs, BODYs, records."""
+    elements = records = 0
+    no_body = 0
+    ids: list[str] = []
+    for path in sorted(directory.glob("*.sgm*")):
+        text = read_text(path, "latin-1")
+        records += len(text.split("</REUTERS>")) - text.endswith("</REUTERS>")
+        for element in re.findall(r"<REUTERS\b[^>]*>.*?</REUTERS>", text, flags=re.S):
+            elements += 1
+            new_id = re.search(r'NEWID="(\d+)"', element)
+            assert new_id is not None
+            if "<BODY>" in element:
+                ids.append(new_id.group(1))
+            else:
+                no_body += 1
+    return {
+        "reuters_elements": elements, "no_body": no_body, "lines_read": records,
+        "skipped": records - elements + no_body, "rows_read": len(ids),
+        "rows_kept": len(set(ids)), "duplicates_removed": len(ids) - len(set(ids)),
+    }  # fmt: skip
 
 
 LABELED = [
@@ -212,6 +280,31 @@ def test_labeled(spark: Any, shared_data: Path, case: Case) -> None:
     assert per_label == {float(k): v for k, v in expected.items()}
     assert (c["rows_kept"], c["features"]) == (case.expected["rows"], case.expected["features"])
     assert c["skipped"] == case.expected.get("skipped", 0)
+    labels, skipped, features = python_labeled(shared_data / "classification" / case.file,
+                                               case.options)  # fmt: skip
+    assert per_label == labels
+    assert (c["lines_read"], c["skipped"], c["rows_kept"], c["features"]) == (
+        sum(labels.values()) + skipped, skipped, sum(labels.values()), features
+    )
+
+
+def python_labeled(path: Path, options: dict[str, Any]) -> tuple[Counter[float], int, int]:
+    """Rows per label, skipped (blank/comment) lines and the feature count, by plain Python."""
+    labels: Counter[float] = Counter()
+    skipped = features = 0
+    for line in physical_lines(read_text(path)):
+        if options.get("format") == "csv":
+            fields = line.split(",")
+            labels[float(fields[options.get("label_column", 0)])] += 1
+            features = max(features, len(fields) - 1)
+            continue
+        tokens = line.split("#", 1)[0].split()
+        if not tokens:
+            skipped += 1
+            continue
+        labels[float(tokens[0])] += 1
+        features = max([features, *(int(t.split(":")[0]) for t in tokens[1:])])
+    return labels, skipped, features
 
 
 def test_letter_recognition(spark: Any, shared_data: Path) -> None:

@@ -112,3 +112,14 @@ def test_auto_falls_back_to_blocks_above_the_single_task_limit(gnutella):
     assert res.strategy == "blocks" and res.n_edges == n_edges
     assert "local_max_edges" in res.reason
     assert np.abs(got.to_numpy() - want.to_numpy()).sum() <= 1e-12
+
+
+def test_pagerank_that_does_not_converge_raises(gnutella):
+    from mining.errors import EXIT_NOT_CONVERGED, ConvergenceError, exit_code
+    from mining.link_analysis import pagerank
+
+    df, _, _ = gnutella
+    with pytest.raises(ConvergenceError, match=r"stopped at max_iter=2 .* raise max_iter") as info:
+        pagerank(df, max_iter=2, tol=1e-15)
+    assert info.value.n_iter == 2 and info.value.residual > 0
+    assert exit_code(info.value) == EXIT_NOT_CONVERGED

@@ -56,7 +56,7 @@ def explain_read_failure(exc: BaseException) -> InputError | None:
         if match is None:
             continue
         path = _display(_param_path(err) or match.group(1))
-        causes = _CAUSE.findall(text)
+        causes = _CAUSE.findall(text) or _java_causes(err)
         if not causes:
             return InputError(f"cannot read input file {path} ({_condition(text)})")
         cls, message = causes[-1]  # the root cause is the last one in the trace
@@ -78,6 +78,21 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         seen.add(id(err))
         yield err
         todo += [err.__cause__, err.__context__]
+
+
+def _java_causes(err: BaseException) -> list[tuple[str, str]]:
+    """``(class, message)`` of the Java causes, for an error whose text holds no trace
+    (a captured PySpark exception shows the JVM trace only when configured to)."""
+    throwable = getattr(err, "_origin", None) or getattr(err, "java_exception", None)
+    out: list[tuple[str, str]] = []
+    try:
+        cause = throwable.getCause() if throwable is not None else None
+        while cause is not None and len(out) < 20:
+            out.append((str(cause.getClass().getName()), str(cause.getMessage() or "")))
+            cause = cause.getCause()
+    except Exception:  # the JVM side is gone: no cause to show
+        return out
+    return out
 
 
 def _param_path(err: BaseException) -> str | None:

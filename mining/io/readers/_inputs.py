@@ -28,6 +28,7 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from mining.errors import InputError
+from mining.io.readers._failures import explain_read_failure
 
 PathArg = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 
@@ -86,9 +87,14 @@ def local_path(text: str) -> str | None:
 
 
 def input_error(paths: Sequence[str], exc: Exception) -> InputError:
-    """An ``InputError`` naming the inputs, with the first line of Spark's message."""
-    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    return InputError(f"cannot read input {', '.join(paths)}: {first}")
+    """An ``InputError`` for a failure to open the inputs: a damaged file's own line, else one
+    naming the inputs with the first line of Spark's message that names an exception."""
+    explained = explain_read_failure(exc)
+    if explained is not None:
+        return explained
+    lines = [ln.strip(" :\t") for ln in str(exc).splitlines() if ln.strip(" :\t")]
+    first = next((ln for ln in lines if "Exception" in ln), lines[0] if lines else "")
+    return InputError(f"cannot read input {', '.join(paths)}: {first or type(exc).__name__}")
 
 
 def hidden(name: str) -> bool:
@@ -106,7 +112,7 @@ def _walk(root: Path, recursive: bool) -> Iterator[Path]:
             yield from _walk(entry, recursive)
 
 
-def local_files(paths: Sequence[str], recursive: bool = False) -> list[Path] | None:
+def local_files(paths: Sequence[str], *, recursive: bool = False) -> list[Path] | None:
     """The files Spark will read from ``paths``, or ``None`` when a path is not local.
 
     Follows Spark's listing: a directory's files (and subdirectories' with ``recursive``),

@@ -44,7 +44,7 @@ def spark_encoding(encoding: str) -> str:
 
 def _big_unsplittable(paths: Sequence[str], recursive: bool) -> bool:
     """Whether an unsplittable compressed input is big enough to repartition (remote: yes)."""
-    files = local_files(paths, recursive)
+    files = local_files(paths, recursive=recursive)
     if files is None:
         return any(p.lower().endswith(_UNSPLITTABLE) for p in paths)
     sizes = [f.stat().st_size for f in files if f.name.lower().endswith(_UNSPLITTABLE)]

@@ -40,7 +40,9 @@ def read_baskets(
     spark
         The session.
     path
-        A file, directory, glob or a list of them (local paths must exist).
+        A file, directory, glob or a list of them (local paths must exist). A directory is
+        read as all its files (names starting with ``.`` or ``_`` are ignored); it must hold
+        at least one, and no subdirectory (Spark would skip it).
     layout
         ``"lines"``: one basket per line, items separated by ``delimiter`` (FIMI files such as
         retail or T10I4D100K: spaces, often a trailing one; groceries.csv: commas, item names
@@ -74,7 +76,10 @@ def read_baskets(
     Raises
     ------
     InputError
-        A local path does not exist, a non-local one cannot be read, or an option is invalid.
+        A local path does not exist, a directory holds no file (or a subdirectory), a local
+        file is UTF-16, binary or damaged gzip (found from its first KiB), a non-local path
+        cannot be read, or an option is invalid. Damage found later fails the job with
+        Spark's error; :func:`~mining.io.readers.explain_read_failure` turns it into one line.
 
     Notes
     -----
@@ -82,11 +87,11 @@ def read_baskets(
     ``empty_baskets`` (it counts in the number of baskets N that supports are divided by).
     Empty fields (a trailing delimiter) are not items. An item repeated within a line is kept
     once and counted in ``duplicate_items``. Nothing is deduplicated across lines: equal
-    baskets are different transactions. Rejected: invalid UTF-8, line too long.
+    baskets are different transactions. Rejected: invalid UTF-8, NUL byte, line too long.
 
     Long layout: a row is one ``(basket, item)`` pair; blank lines are skipped; a repeated
-    pair counts in ``duplicates_removed``. Rejected: invalid UTF-8, line too long, too few
-    columns, basket id not a 64-bit integer, empty item.
+    pair counts in ``duplicates_removed``. Rejected: invalid UTF-8, NUL byte, line too long,
+    too few columns, basket id not a 64-bit integer, empty item.
 
     Counts: the common keys (``rows_read`` counts lines in the lines layout and pairs in the
     long one) plus ``baskets`` (rows of ``data``), ``occurrences`` (kept (basket, item)

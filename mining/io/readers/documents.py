@@ -69,8 +69,7 @@ def read_documents(
         ``label_column="airline_sentiment"``). ``"reuters"``: Reuters-21578 SGML files.
     encoding
         ``"utf-8"`` or ``"latin-1"``; ``None``: latin-1 for reuters, UTF-8 otherwise. In UTF-8
-        input, invalid bytes quarantine the document, except in the csv layout, where Spark's
-        CSV parser decodes them as U+FFFD before the reader sees them.
+        input, invalid bytes quarantine the document (csv: the record).
     id_column, text_column, label_column
         Lines layout: 0-based field positions; csv layout: header names (``text_column``
         defaults to ``"text"``). Without ``id_column``, ``doc_id`` is the line's (or record's)
@@ -172,7 +171,7 @@ def read_documents(
     # Spark's file sources never list empty files; for local input they are counted here
     empty_files = 0
     if layout == "files":
-        files = local_files(paths, recursive)
+        files = local_files(paths, recursive=recursive)
         empty_files = sum(f.stat().st_size == 0 for f in files or [])
         packed = next((f for f in files or [] if f.name.lower().endswith(COMPRESSED)), None)
         if packed is not None:  # binaryFile hands over the compressed bytes as they are

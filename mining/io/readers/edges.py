@@ -52,7 +52,9 @@ def read_edges(
     spark
         The session.
     path
-        A file, directory, glob or a list of them (local paths must exist).
+        A file, directory, glob or a list of them (local paths must exist). A directory is
+        read as all its files (names starting with ``.`` or ``_`` are ignored); it must hold
+        at least one, and no subdirectory (Spark would skip it).
     format
         ``"snap"``: fields separated by runs of whitespace (tabs or spaces, as SNAP's
         ``FromNodeId<TAB>ToNodeId``); ``"csv"``: fields separated by ``delimiter`` (default
@@ -96,18 +98,21 @@ def read_edges(
     Raises
     ------
     InputError
-        A local path does not exist, a non-local one cannot be read, or an option is invalid.
+        A local path does not exist, a directory holds no file (or a subdirectory), a local
+        file is UTF-16, binary or damaged gzip (found from its first KiB), a non-local path
+        cannot be read, or an option is invalid. Damage found later fails the job with
+        Spark's error; :func:`~mining.io.readers.explain_read_failure` turns it into one line.
 
     Notes
     -----
     Counts: ``lines_read`` physical lines; ``skipped`` blank, comment and header lines;
-    ``rows_read`` edge lines; ``rows_quarantined`` (reasons: invalid UTF-8, line too long,
-    too few columns, non-numeric/negative/beyond-64-bit node id, empty node id, non-numeric,
-    NaN or infinite weight); ``duplicates_removed`` repeated edges; ``rows_kept`` distinct
-    edges (unordered pairs when undirected); ``self_loops`` kept self-loops (``src == dst``,
-    never dropped); ``edges`` rows of ``data`` (= ``rows_kept`` when directed, ``2 *
-    rows_kept - self_loops`` when undirected); ``nodes`` distinct ids in ``data`` (one extra
-    job at ``counts()`` time).
+    ``rows_read`` edge lines; ``rows_quarantined`` (reasons: invalid UTF-8, NUL byte, line too
+    long, too few columns, non-numeric/negative/beyond-64-bit node id, empty node id,
+    non-numeric, NaN or infinite weight); ``duplicates_removed`` repeated edges; ``rows_kept``
+    distinct edges (unordered pairs when undirected); ``self_loops`` kept self-loops (``src ==
+    dst``, never dropped); ``edges`` rows of ``data`` (= ``rows_kept`` when directed, ``2 *
+    rows_kept - self_loops`` when undirected); ``nodes`` distinct ids in ``data`` (one extra job
+    at ``counts()`` time).
 
     Repeated weighted edges keep the first line's weight by default: a repeated line is more
     often a copy (a rating entered twice) than a second unit of flow, and summing would move

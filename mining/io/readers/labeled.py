@@ -48,7 +48,9 @@ def read_labeled(
     spark
         The session.
     path
-        A file, directory, glob or a list of them (local paths must exist).
+        A file, directory, glob or a list of them (local paths must exist). A directory is
+        read as all its files (names starting with ``.`` or ``_`` are ignored); it must hold
+        at least one, and no subdirectory (Spark would skip it).
     format
         ``"libsvm"``: ``label [qid:n] index:value ...`` with 1-based, strictly increasing
         indices; ``#`` starts a comment (a line holding only a comment is skipped). ``"csv"``:
@@ -91,17 +93,20 @@ def read_labeled(
     Raises
     ------
     InputError
-        A path does not exist or an option is invalid.
+        A local path does not exist, a directory holds no file (or a subdirectory), a local
+        file is UTF-16, binary or damaged gzip (found from its first KiB), a non-local path
+        cannot be read, or an option is invalid. Damage found later fails the job with
+        Spark's error; :func:`~mining.io.readers.explain_read_failure` turns it into one line.
 
     Notes
     -----
-    One bad line is quarantined; it never fails the file (Spark's own ``libsvm`` source
-    fails the whole read). Reasons: invalid UTF-8, line too long, non-numeric or NaN/infinite
-    label, label not in ``labels``, malformed qid, malformed ``index:value`` token, index not
-    a 32-bit integer, index 0 or negative (indices are 1-based), indices not increasing,
-    repeated index, index above ``n_features``, wrong number of columns (CSV), non-numeric,
-    NaN/infinite or too large value. Numbers are parsed by Spark's cast (surrounding spaces
-    allowed).
+    One bad line is quarantined; it never fails the file (Spark's own ``libsvm`` source fails
+    the whole read). Reasons: invalid UTF-8, NUL byte, line too long, non-numeric or
+    NaN/infinite label, label not in ``labels``, malformed qid, malformed ``index:value`` token,
+    index not a 32-bit integer, index 0 or negative (indices are 1-based), indices not
+    increasing, repeated index, index above ``n_features``, wrong number of columns (CSV),
+    non-numeric, NaN/infinite or too large value. Numbers are parsed by Spark's cast
+    (surrounding spaces allowed).
 
     Counts: the common keys (``skipped``: blank, comment and header lines; nothing is
     deduplicated: equal examples are kept) plus ``features`` (largest 0-based index + 1 among
