@@ -11,7 +11,6 @@ the quarantine. Files come from ``data/`` (always present); damaged variants are
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import math
 import re
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plain_text import physical_lines, read_text
 
 from mining.io.readers import (
     ReadResult,
@@ -31,19 +31,6 @@ from mining.io.readers import (
 
 WS = " \t\n\r\f\v"
 INT64 = 2**63
-
-
-def raw_text(path: Path, encoding: str = "utf-8") -> str:
-    with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as f:
-        return f.read().decode(encoding)
-
-
-def physical_lines(text: str) -> list[str]:
-    """Lines split at ``\\n``, ``\\r\\n`` or ``\\r``; a final terminator ends the last line."""
-    lines = re.split(r"\r\n|\r|\n", text)
-    if lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def write_lines(path: Path, lines: list[str | bytes]) -> Path:
@@ -100,7 +87,7 @@ def edge_counts(lines: list[str], *, header: bool = False) -> dict[str, Any]:
 
 def test_edges_snap_with_comments_and_crlf(spark: Any, bundled_data: Path) -> None:
     path = bundled_data / "graphs" / "p2p-Gnutella08.txt"
-    want = edge_counts(physical_lines(raw_text(path)))
+    want = edge_counts(physical_lines(read_text(path)))
     r = read_edges(spark, path)
     nodes = {x for pair in want["pairs"] for x in pair}
     check(r, {**want["counts"], "nodes": len(nodes)}, entities=True)
@@ -110,7 +97,7 @@ def test_edges_snap_with_comments_and_crlf(spark: Any, bundled_data: Path) -> No
 def test_edges_with_bad_and_repeated_lines(
     spark: Any, tmp_path: Path, bundled_data: Path
 ) -> None:
-    lines = physical_lines(raw_text(bundled_data / "graphs" / "hollins.dat"))
+    lines = physical_lines(read_text(bundled_data / "graphs" / "hollins.dat"))
     repeats = lines[1:101]  # 100 edges, repeated at the end
     for at, bad in ((10, "x 1"), (500, "5"), (5000, "-3 4"), (9000, "1 99999999999999999999"),
                     (20000, "# a comment"), (20001, "")):  # fmt: skip
@@ -126,7 +113,7 @@ def test_edges_with_bad_and_repeated_lines(
 @pytest.mark.connect
 def test_edges_undirected_gzip(spark: Any, bundled_data: Path) -> None:
     path = bundled_data / "graphs" / "email-Eu-core.txt.gz"
-    lines = physical_lines(raw_text(path))
+    lines = physical_lines(read_text(path))
     edges = [edge_of(ln) for ln in lines]
     assert None not in edges
     pairs = {(min(e), max(e)) for e in edges if e is not None}
@@ -142,7 +129,7 @@ def test_edges_undirected_gzip(spark: Any, bundled_data: Path) -> None:
 
 def test_baskets_lines_with_damage(spark: Any, tmp_path: Path, bundled_data: Path) -> None:
     groceries = bundled_data / "baskets" / "groceries.csv"
-    lines: list[str | bytes] = list(physical_lines(raw_text(groceries)))
+    lines: list[str | bytes] = list(physical_lines(read_text(groceries)))
     for at, bad in ((3, b"whole milk,\xff\xfe,yogurt"), (700, ""), (4000, "soda,soda, soda,"),
                     (9000, b"\xc3(bad")):  # fmt: skip
         lines.insert(at, bad)
@@ -171,7 +158,7 @@ def test_baskets_lines_with_damage(spark: Any, tmp_path: Path, bundled_data: Pat
 
 def test_baskets_long_layout(spark: Any, tmp_path: Path, bundled_data: Path) -> None:
     rows = ["basket,item"]
-    for b, line in enumerate(physical_lines(raw_text(bundled_data / "baskets" / "groceries.csv"))):
+    for b, line in enumerate(physical_lines(read_text(bundled_data / "baskets" / "groceries.csv"))):
         rows += [f"{b},{item}" for item in line.split(",")]
     rows += rows[1:301]  # 300 repeated pairs
     for at, bad in ((5, "abc,milk"), (50, "7,"), (500, "8"), (5000, "")):
@@ -197,7 +184,7 @@ def test_baskets_long_layout(spark: Any, tmp_path: Path, bundled_data: Path) -> 
 @pytest.mark.connect
 def test_documents_lines_labels(spark: Any, bundled_data: Path) -> None:
     path = bundled_data / "text" / "SMSSpamCollection"
-    lines = physical_lines(raw_text(path))
+    lines = physical_lines(read_text(path))
     labels = Counter(ln.split("\t", 1)[0] for ln in lines if "\t" in ln)
     r = read_documents(spark, path, layout="lines", label_column=0)
     assert {x["label"]: x["count"] for x in r.data.groupBy("label").count().collect()} == labels
@@ -208,7 +195,7 @@ def test_documents_lines_labels(spark: Any, bundled_data: Path) -> None:
 def test_documents_lines_deduplicated_by_id(spark: Any, bundled_data: Path) -> None:
     """The message text as id: the SMS collection repeats some messages."""
     path = bundled_data / "text" / "SMSSpamCollection"
-    lines = physical_lines(raw_text(path))
+    lines = physical_lines(read_text(path))
     first: dict[str, str] = {}
     valid = bad = 0
     for line in lines:
@@ -226,7 +213,7 @@ def test_documents_lines_deduplicated_by_id(spark: Any, bundled_data: Path) -> N
 
 
 def sms_messages(bundled_data: Path, n: int) -> list[tuple[str, str]]:
-    lines = physical_lines(raw_text(bundled_data / "text" / "SMSSpamCollection"))[:n]
+    lines = physical_lines(read_text(bundled_data / "text" / "SMSSpamCollection"))[:n]
     return [(label, text) for label, text in (ln.split("\t", 1) for ln in lines)]
 
 
@@ -335,7 +322,7 @@ def libsvm_ok(line: str, n_features: int) -> bool | None:
 
 
 def test_labeled_libsvm_with_damage(spark: Any, tmp_path: Path, bundled_data: Path) -> None:
-    lines = physical_lines(raw_text(bundled_data / "classification" / "a9a.t.gz"))
+    lines = physical_lines(read_text(bundled_data / "classification" / "a9a.t.gz"))
     for at, bad in ((0, "# a comment"), (10, "+1 0:1 3:1"), (99, "-1 5:1 4:1"), (1000, "1 2:nan"),
                     (5000, ""), (9000, "-1 124:1"), (16000, "1 3:1 3:1")):  # fmt: skip
         lines.insert(at, bad)
@@ -351,7 +338,7 @@ def test_labeled_libsvm_with_damage(spark: Any, tmp_path: Path, bundled_data: Pa
 
 def test_labeled_dense_csv(spark: Any, tmp_path: Path, bundled_data: Path) -> None:
     rows = []
-    for line in physical_lines(raw_text(bundled_data / "classification" / "a9a.t.gz"))[:300]:
+    for line in physical_lines(read_text(bundled_data / "classification" / "a9a.t.gz"))[:300]:
         label, *feats = line.split()
         dense = ["0"] * 123
         for f in feats:

@@ -9,7 +9,6 @@ code under test. Each file is read once; one Spark action per file runs the obse
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import re
 from collections import Counter
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plain_text import physical_lines, read_text
 
 from mining.io.readers import (
     ReadResult,
@@ -30,20 +30,6 @@ from mining.io.readers import (
 pytestmark = pytest.mark.shared_data
 
 WS = " \t\n\r\f\v"
-
-
-def read_text(path: Path, encoding: str = "utf-8") -> str:
-    """The file's text, gunzipped when it ends with .gz; line endings untouched."""
-    with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as f:
-        return f.read().decode(encoding)
-
-
-def physical_lines(text: str) -> list[str]:
-    """Lines split at ``\\n``, ``\\r\\n`` or ``\\r``; a final terminator ends the last line."""
-    lines = re.split(r"\r\n|\r|\n", text)
-    if lines[-1] == "":
-        lines.pop()
-    return lines
 
 
 def csv_rows(path: Path) -> list[list[str]]:

@@ -78,8 +78,10 @@ def test_string_ids_publish_a_node_map(spark, tmp_path: Path, capsys) -> None:
                     "--trusted", "home"], spark=spark)
     assert code == 0
     warehouse = Warehouse(wh)
-    assert warehouse.tables() == ["pagerank", "pagerank_iterations", "pagerank_nodes",
-                                  "pagerank_quarantine", "spam_mass"]
+    # Every table of the job, those of options left off (--no-hits, no topics) published empty.
+    assert warehouse.tables() == ["hits", "pagerank", "pagerank_iterations", "pagerank_nodes",
+                                  "pagerank_quarantine", "pagerank_topics", "spam_mass"]
+    assert warehouse.current("hits").rows == 0 and warehouse.current("pagerank_topics").rows == 0
     assert warehouse.read(spark, "pagerank").columns == ["node", "rank"]
     names = {r["node"]: r["name"] for r in warehouse.read(spark, "pagerank_nodes").collect()}
     assert sorted(names.values()) == ["about", "blog", "home"]
