@@ -30,7 +30,6 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -53,12 +52,8 @@ def _read_graph(ctx: JobContext) -> tuple[DataFrame, DataFrame | None]:
                          delimiter=p["delimiter"] or None,
                          weight_column=None if p["weight_column"] < 0 else p["weight_column"],
                          node_ids=p["node_ids"], directed=p["directed"])
-        edges = res.data.persist(StorageLevel.MEMORY_AND_DISK)
-        ctx.publish({"pagerank_quarantine": res.quarantine})
-        edges.count()
-        counts = res.counts()
-        ctx.record_counts("edges", counts)
-        st.rows = counts
+        edges = ctx.ingest("edges", res, quarantine_table="pagerank_quarantine")
+        st.rows = ctx.counts["edges"]
     return edges, res.extras.get("node_map")
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pyspark import StorageLevel
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 
 def dense_index(values: DataFrame, column: str, *, out: str = "idx", partitions: int = 0
@@ -59,3 +60,37 @@ def dense_index(values: DataFrame, column: str, *, out: str = "idx", partitions:
     position = F.col("_mid") - F.shiftleft(F.col("_pid").cast("long"), 33)
     indexed = ranged.select(column, (offset_col + position).cast("long").alias(out))
     return indexed, total
+
+
+def conform(df: DataFrame, schema: T.StructType) -> DataFrame:
+    """Select ``schema``'s columns from ``df``, cast, with the schema's exact nullability.
+
+    Spark cannot prove that a filtered column has no nulls, and ``DataFrame.to`` refuses to
+    narrow nullability; ``coalesce`` with a typed default does. The defaults never show: callers
+    only pass columns that their filters already made non-null.
+    """
+    given = {f.name: f.dataType for f in df.schema.fields}
+    return df.select(*[_fit(F.col(f.name), given[f.name], f).alias(f.name) for f in schema.fields])
+
+
+def _fit(col: Column, source: T.DataType, f: T.StructField) -> Column:
+    dtype = f.dataType
+    if isinstance(dtype, T.ArrayType) and not dtype.containsNull:
+        elem = dtype.elementType
+        if isinstance(source, T.ArrayType) and not source.containsNull:
+            col = col.cast(dtype)  # no lambda over the elements when none can be null
+        else:
+            col = F.transform(col, lambda e: F.coalesce(e.cast(elem), _zero(elem)))
+    else:
+        col = col.cast(dtype)
+    return col if f.nullable else F.coalesce(col, _zero(dtype))
+
+
+def _zero(dtype: T.DataType) -> Column:
+    if isinstance(dtype, T.ArrayType):
+        return F.array().cast(dtype)
+    if isinstance(dtype, T.StringType):
+        return F.lit("")
+    if isinstance(dtype, T.BooleanType):
+        return F.lit(False)
+    return F.lit(0).cast(dtype)

@@ -229,6 +229,61 @@ DATASET_QUARANTINE = T.StructType(
     [T.StructField("dataset", T.StringType(), nullable=False), *QUARANTINE.fields]
 )
 
+# --- frequent itemsets (MMDS chapter 6) ---------------------------------------------------------
+
+# A frequent itemset: its items sorted (string order), `size` = number of items, `support_count`
+# = baskets containing all of them, `support` = support_count / N (N counts empty baskets too).
+ITEMSETS = T.StructType(
+    [
+        T.StructField("items", T.ArrayType(T.StringType(), containsNull=False), nullable=False),
+        T.StructField("size", T.IntegerType(), nullable=False),
+        T.StructField("support_count", T.LongType(), nullable=False),
+        T.StructField("support", T.DoubleType(), nullable=False),
+    ]
+)
+
+# An association rule antecedent -> consequent (§6.1.3), both non-empty, disjoint, sorted.
+# `support` is the support of their union; `confidence` = support / antecedent_support;
+# `lift` = confidence / consequent_support; `interest` = confidence - consequent_support (the
+# book's interest); `leverage` = support - antecedent_support * consequent_support;
+# `conviction` = (1 - consequent_support) / (1 - confidence), +infinity where confidence is 1
+# (mlxtend's convention).
+RULES = T.StructType(
+    [
+        T.StructField("antecedent", T.ArrayType(T.StringType(), containsNull=False),
+                      nullable=False),
+        T.StructField("consequent", T.ArrayType(T.StringType(), containsNull=False),
+                      nullable=False),
+        T.StructField("antecedent_support", T.DoubleType(), nullable=False),
+        T.StructField("consequent_support", T.DoubleType(), nullable=False),
+        T.StructField("support", T.DoubleType(), nullable=False),
+        T.StructField("support_count", T.LongType(), nullable=False),
+        T.StructField("confidence", T.DoubleType(), nullable=False),
+        T.StructField("lift", T.DoubleType(), nullable=False),
+        T.StructField("interest", T.DoubleType(), nullable=False),
+        T.StructField("leverage", T.DoubleType(), nullable=False),
+        T.StructField("conviction", T.DoubleType(), nullable=False),
+    ]
+)
+
+# One counting pass of a frequent-itemset algorithm: `pass_number` from 1, `size` the itemset
+# size counted (k), `candidates` counted and `frequent` found; for PCY-family passes the hash
+# table (`buckets`, `frequent_buckets_fraction`, `bitmap_bytes`), and the counting memory.
+ITEMSET_PASSES = T.StructType(
+    [
+        T.StructField("pass_number", T.IntegerType(), nullable=False),
+        T.StructField("algorithm", T.StringType(), nullable=False),
+        T.StructField("size", T.IntegerType(), nullable=False),
+        T.StructField("candidates", T.LongType(), nullable=False),
+        T.StructField("frequent", T.LongType(), nullable=False),
+        T.StructField("buckets", T.LongType(), nullable=True),
+        T.StructField("frequent_buckets_fraction", T.DoubleType(), nullable=True),
+        T.StructField("bitmap_bytes", T.LongType(), nullable=True),
+        T.StructField("memory_bytes", T.LongType(), nullable=True),
+        T.StructField("seconds", T.DoubleType(), nullable=True),
+    ]
+)
+
 # Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
 # (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
 # unless the caller passes `schema=` explicitly. A table with neither cannot be published.
@@ -244,4 +299,8 @@ RESULT_TABLES: dict[str, T.StructType] = {
     "pagerank_quarantine": QUARANTINE,
     "hits": HITS,
     "spam_mass": SPAM_MASS,
+    "itemsets": ITEMSETS,
+    "rules": RULES,
+    "itemset_passes": ITEMSET_PASSES,
+    "itemsets_quarantine": QUARANTINE,
 }

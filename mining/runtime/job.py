@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import StructType
 
@@ -35,7 +36,7 @@ from mining.errors import (
     exit_code,
     one_line,
 )
-from mining.io.readers import explain_read_failure
+from mining.io.readers import ReadResult, explain_read_failure
 from mining.io.runs import RunLog, RunRecord, check_run_id
 from mining.io.warehouse import StagedTable, Warehouse, default_root
 from mining.masking import mask_config, mask_secrets
@@ -85,6 +86,18 @@ class JobContext:
     def record_counts(self, name: str, counts: Mapping[str, int]) -> None:
         """Record the row counts of one reader or stage (e.g. read/kept/quarantined)."""
         self.counts[name] = {k: int(v) for k, v in counts.items()}
+
+    def ingest(self, name: str, result: ReadResult, *, quarantine_table: str) -> DataFrame:
+        """Keep a reader's valid rows cached, stage its quarantine, record its counts.
+
+        The quarantine is staged first (its write pass is the reader's scan), the data is then
+        cached by one count, and the exact counts go to the runs table under ``name``.
+        """
+        data = result.data.persist(StorageLevel.MEMORY_AND_DISK)
+        self.publish({quarantine_table: result.quarantine})
+        data.count()
+        self.record_counts(name, result.counts())
+        return data
 
     def publish(self, tables: Mapping[str, DataFrame], *,
                 schema: Mapping[str, StructType] | None = None) -> None:

@@ -181,6 +181,8 @@ def test_every_sql_query_runs_on_published_tables(published, spark, capsys):
     assert _query(spark, root, "dataset_profile", capsys)[0]["counts_add_up"] is True
     queried = {"top_pages", "topic_ranks", "rank_of_nodes", "spam_suspects",
                "pagerank_convergence", "dataset_profile", "node_names"}  # node_names: string ids
+    # The itemsets queries are run by tests/jobs/test_itemsets_job.py.
+    queried |= {"top_rules_for_item", "itemsets_containing", "confident_rules"}
     assert {p.stem for p in (ROOT / "sql").glob("*.sql")} == queried
 
 

@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
+from mining._frames import conform
 from mining.io.readers._lines import number_rows
 from mining.io.readers.result import Probe, observe
 from mining.schemas import QUARANTINE
@@ -94,37 +94,3 @@ def split_rows(
         QUARANTINE,
     )
     return valid, quarantine, probe
-
-
-def conform(df: DataFrame, schema: T.StructType) -> DataFrame:
-    """Select ``schema``'s columns from ``df``, cast, with the schema's exact nullability.
-
-    Spark cannot prove that a filtered column has no nulls, and ``DataFrame.to`` refuses to
-    narrow nullability; ``coalesce`` with a typed default does. The defaults never show: callers
-    only pass columns that their filters already made non-null.
-    """
-    given = {f.name: f.dataType for f in df.schema.fields}
-    return df.select(*[_fit(F.col(f.name), given[f.name], f).alias(f.name) for f in schema.fields])
-
-
-def _fit(col: Column, source: T.DataType, f: T.StructField) -> Column:
-    dtype = f.dataType
-    if isinstance(dtype, T.ArrayType) and not dtype.containsNull:
-        elem = dtype.elementType
-        if isinstance(source, T.ArrayType) and not source.containsNull:
-            col = col.cast(dtype)  # no lambda over the elements when none can be null
-        else:
-            col = F.transform(col, lambda e: F.coalesce(e.cast(elem), _zero(elem)))
-    else:
-        col = col.cast(dtype)
-    return col if f.nullable else F.coalesce(col, _zero(dtype))
-
-
-def _zero(dtype: T.DataType) -> Column:
-    if isinstance(dtype, T.ArrayType):
-        return F.array().cast(dtype)
-    if isinstance(dtype, T.StringType):
-        return F.lit("")
-    if isinstance(dtype, T.BooleanType):
-        return F.lit(False)
-    return F.lit(0).cast(dtype)

@@ -7,6 +7,7 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from mining._frames import conform
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
 from mining.io.readers._inputs import PathArg, resolve_paths
@@ -16,7 +17,7 @@ from mining.io.readers._lines import (
     split_trimmed,
     strip,
 )
-from mining.io.readers._stage import conform, first_reason, line_checks, split_rows
+from mining.io.readers._stage import first_reason, line_checks, split_rows
 from mining.io.readers.result import Probe, ReadResult, observe, standard_counts
 from mining.schemas import EDGES, NODE_MAP, UNIT_WEIGHT
 

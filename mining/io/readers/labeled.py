@@ -9,6 +9,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from mining._frames import conform
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
 from mining.io.readers._inputs import PathArg, resolve_paths
@@ -18,7 +19,7 @@ from mining.io.readers._lines import (
     scan_text,
     strip,
 )
-from mining.io.readers._stage import conform, first_reason, line_checks, split_rows
+from mining.io.readers._stage import first_reason, line_checks, split_rows
 from mining.io.readers.result import ReadResult, observe, standard_counts
 from mining.schemas import LABEL_MAP, LABELED_POINTS
 
