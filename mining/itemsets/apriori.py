@@ -125,7 +125,8 @@ def run_apriori(
     counts all pairs of frequent items (§6.2.2), pass k >= 3 the candidates from join + prune
     (§6.2.5). The driver holds the frequent items, the candidate lists and the count arrays,
     as the book's main memory does. Stops when a pass finds nothing, at ``max_size``, or when
-    no basket has k frequent items. No RDD or SparkContext: runs over Spark Connect.
+    no basket has k frequent items. DataFrame and Arrow calls only, so it runs over Spark
+    Connect too.
     ``baskets`` is read twice (pass 1 and the encoding): cache it when it is costly to
     compute (a validating reader's output).
 
