@@ -157,7 +157,7 @@ def build_session(
         builder = builder.config(key, value)
     log_path = Path(spark_log) if spark_log is not None else None
     try:
-        with _jvm_output_to(log_path):
+        with _child_output_to(log_path):
             spark = builder.getOrCreate()
     except Exception as exc:
         raise SparkStartError(_start_failure(chosen, exc, log_path)) from exc
@@ -219,7 +219,7 @@ def _bind_loopback(bind_address: str | None) -> None:
 
 
 @contextmanager
-def _jvm_output_to(path: Path | None) -> Iterator[None]:
+def _child_output_to(path: Path | None) -> Iterator[None]:
     """Point file descriptors 1 and 2 at ``path`` while the JVM starts (it inherits them)."""
     if path is None:
         yield
