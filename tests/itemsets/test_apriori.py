@@ -2,86 +2,30 @@
 
 from __future__ import annotations
 
-import gzip
-from collections import Counter
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from mlxtend.frequent_patterns import fpgrowth
-from mlxtend.preprocessing import TransactionEncoder
+from itemset_oracles import as_dict
 
 from mining.errors import InputError
-from mining.io.readers import read_baskets
 from mining.itemsets._candidates import candidates
 from mining.itemsets._pairs import pair_items
 from mining.itemsets._support import count_threshold
 from mining.itemsets.apriori import frequent_itemsets, run_apriori
 from mining.schemas import ITEMSETS
 
-Itemsets = dict[tuple[str, ...], int]
-
-# name -> (path under the data root, delimiter, max_size); the shared sets need ../shared/data
-SHARED = {
-    "retail": ("baskets/retail.dat.gz", None, None),
-    "mushroom": ("baskets/mushroom.dat", None, 4),  # dense: mlxtend needs the size limit
-    "bms1": ("baskets/BMS-WebView-1.dat", None, None),
-}
-
-
-def parse_baskets(path: Path, delimiter: str | None) -> list[list[str]]:
-    """Baskets read by plain Python (the oracle's own parse, blank lines are empty baskets)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
-    return [sorted({f.strip() for f in line.split(delimiter) if f.strip()}) for line in lines]
-
-
-def mlxtend_itemsets(baskets: list[list[str]], min_support: float,
-                     max_size: int | None) -> Itemsets:
-    """mlxtend fpgrowth's itemsets with their support counts.
-
-    Items below the threshold are removed first: no itemset holding one can be frequent
-    (support is monotone), N stays the number of baskets, and mlxtend's encoder then builds
-    70 columns for retail instead of 16,470 (seconds instead of most of a minute).
-    """
-    n = len(baskets)
-    counts = Counter(item for basket in baskets for item in basket)
-    keep = {item for item, c in counts.items() if c / n >= min_support}
-    baskets = [[item for item in basket if item in keep] for basket in baskets]
-    enc = TransactionEncoder()
-    frame = pd.DataFrame(enc.fit(baskets).transform(baskets), columns=enc.columns_)
-    found = fpgrowth(frame, min_support=min_support, use_colnames=True, max_len=max_size)
-    return {tuple(sorted(s)): round(sup * n) for s, sup in
-            zip(found["itemsets"], found["support"])}
-
-
-def as_dict(itemsets) -> Itemsets:
-    rows = itemsets.collect()
-    assert all(r["size"] == len(r["items"]) for r in rows)
-    return {tuple(r["items"]): r["support_count"] for r in rows}
-
 
 @pytest.fixture(scope="module")
-def oracle_cache() -> dict[tuple[str, float], Itemsets]:
-    return {}
-
-
-@pytest.fixture(scope="module")
-def groceries(spark, bundled_data):
-    path = bundled_data / "baskets" / "groceries.csv"
-    df = read_baskets(spark, path, layout="lines", delimiter=",").data.cache()
-    yield df, parse_baskets(path, ",")
-    df.unpersist()
+def groceries(basket_set):
+    return basket_set("groceries")
 
 
 @pytest.mark.parametrize("min_support", [0.01, 0.005])
-def test_groceries_matches_mlxtend(groceries, min_support):
+def test_groceries_matches_mlxtend(groceries, mlxtend_answer, min_support):
     df, baskets = groceries
     res = run_apriori(df, min_support=min_support)
-    want = mlxtend_itemsets(baskets, min_support, None)
+    want = mlxtend_answer("groceries", min_support)
     assert res.n_baskets == len(baskets) == 9835
     assert res.itemsets.schema == ITEMSETS
     assert as_dict(res.itemsets) == want
@@ -91,16 +35,12 @@ def test_groceries_matches_mlxtend(groceries, min_support):
 
 
 @pytest.mark.shared_data
-@pytest.mark.parametrize(("name", "min_support"),
-                         [("retail", 0.01), ("mushroom", 0.4), ("bms1", 0.005)])
-def test_shared_sets_match_mlxtend(spark, shared_data, name, min_support):
-    rel, delimiter, max_size = SHARED[name]
-    path = shared_data / rel
-    baskets = parse_baskets(path, delimiter)
-    df = read_baskets(spark, path, layout="lines").data.cache()  # the reader runs once
+@pytest.mark.parametrize(("name", "min_support", "max_size"),
+                         [("retail", 0.01, None), ("mushroom", 0.4, 4), ("bms1", 0.005, None)])
+def test_shared_sets_match_mlxtend(basket_set, mlxtend_answer, name, min_support, max_size):
+    df, _ = basket_set(name)
     got = as_dict(frequent_itemsets(df, min_support=min_support, max_size=max_size))
-    df.unpersist()
-    want = mlxtend_itemsets(baskets, min_support, max_size)
+    want = mlxtend_answer(name, min_support, max_size)
     assert got == want, name
     assert len(want) > 20
 
