@@ -19,6 +19,8 @@ demo: setup       ## run the demo pipeline on the bundled data and print results
 	@$(VENV)/bin/mining sql dataset_profile --quiet
 	@echo "== top 10 pages of the hollins.edu web graph (sql/top_pages.sql)"
 	@$(VENV)/bin/mining sql top_pages --param k=10 --quiet
+	@echo "== rules of the groceries baskets with confidence >= 0.5 (sql/confident_rules.sql)"
+	@$(VENV)/bin/mining sql confident_rules --param c=0.5 --quiet
 	@echo "== convergence plot: warehouse/plots/pagerank_convergence.png"
 	@echo "== Spark's own log, one file per command: warehouse/logs/"
 

@@ -6,7 +6,8 @@ Tables published (schemas in :data:`mining.schemas.RESULT_TABLES`, checked at pu
 row: ``dataset`` plus the reader's quarantine columns), and the link analysis of the hollins.edu
 graph (MMDS ch. 5): ``pagerank`` (node, rank), ``spam_mass`` (node, rank, trust_rank,
 spam_mass, suspect; §5.4, from the same pass as the ranks), ``pagerank_iterations``, ``hits``;
-plus ``plots/pagerank_convergence.png`` in the warehouse.
+the frequent itemsets of the Groceries baskets (MMDS ch. 6): ``itemsets``, ``rules``,
+``itemset_passes``; plus ``plots/pagerank_convergence.png`` in the warehouse.
 
 Run: ``mining run demo`` or
 ``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
@@ -22,6 +23,7 @@ from pyspark.sql import functions as F
 from mining import schemas
 from mining.io.plots import convergence_plot
 from mining.io.readers import ReadResult, read_baskets, read_documents, read_edges, read_labeled
+from mining.itemsets import association_rules, run_itemsets
 from mining.link_analysis import run_hits, run_pagerank
 from mining.profiling import basket_size_distribution, degree_distribution
 from mining.runtime.job import JobContext, run_job
@@ -91,15 +93,33 @@ def _link_analysis(ctx: JobContext, edges: DataFrame) -> dict[str, DataFrame]:
             "pagerank_iterations": history, "hits": hubs}
 
 
+def _itemsets(ctx: JobContext, baskets: DataFrame) -> dict[str, DataFrame]:
+    """Frequent itemsets and association rules of the Groceries baskets (MMDS ch. 6)."""
+    p = ctx.params
+    with ctx.stage("itemsets") as st:
+        res = run_itemsets(baskets, min_support=p["min_support"])
+        itemsets = res.itemsets.cache()
+        st.rows = {"itemsets": itemsets.count(), "passes": len(res.passes)}
+    ctx.notes.update(itemsets_algorithm=res.algorithm, itemsets_reason=res.reason)
+    rules = association_rules(itemsets, n_baskets=res.n_baskets,
+                              min_confidence=p["min_confidence"])
+    names = schemas.ITEMSET_PASSES.fieldNames()
+    passes = ctx.spark.createDataFrame([tuple(row.get(k) for k in names) for row in res.passes],
+                                       schemas.ITEMSET_PASSES)
+    return {"itemsets": itemsets, "rules": rules, "itemset_passes": passes}
+
+
 def pipeline(ctx: JobContext) -> None:
-    """Read the four bundled data sets, publish their profiles, quarantine and link analysis."""
+    """Read the four bundled data sets; publish profiles, quarantine, link analysis, itemsets."""
     results = _read_all(ctx)
     edges = results["hollins"][1].data.cache()
+    baskets = results["groceries"][1].data.cache()
     ctx.publish({
         "degree_distribution": degree_distribution(edges),
-        "basket_sizes": basket_size_distribution(results["groceries"][1].data),
+        "basket_sizes": basket_size_distribution(baskets),
         "quarantine": _quarantine(results),
         **_link_analysis(ctx, edges),
+        **_itemsets(ctx, baskets),
     })
     with ctx.stage("count rows"):
         profile = _profile(ctx, results)

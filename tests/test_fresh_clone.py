@@ -14,14 +14,16 @@ import os
 import re
 import shutil
 import subprocess
+from collections import Counter
+from itertools import combinations
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Lines the project prints on a clean demo run: section headers, result tables and the end.
-HEADERS = ("== what each data set contributed", "== top 10 pages", "== convergence plot",
-           "== Spark's own log")
+HEADERS = ("== what each data set contributed", "== top 10 pages", "== rules of the groceries",
+           "== convergence plot", "== Spark's own log")
 SPARK_NOISE = re.compile(r"log4j|WARN|NativeCodeLoader|WindowExec|Setting default log level|"
                          r"resolves to a loopback|Traceback|SparkContext|Using Spark's", re.I)
 
@@ -52,6 +54,31 @@ def _bare_env() -> dict[str, str]:
     return env
 
 
+def _grocery_rules(path: Path, support: float,
+                   confidence: float) -> list[tuple[tuple[str, ...], tuple[str, ...], float]]:
+    """Association rules of the baskets by brute force in plain Python (the demo's oracle)."""
+    baskets = [frozenset(f.strip() for f in line.split(",") if f.strip())
+               for line in path.read_text(encoding="utf-8").splitlines()]
+    n = len(baskets)
+    frequent: dict[frozenset[str], int] = {}
+    alive = {i for b in baskets for i in b}
+    for k in range(1, 10):
+        counts = Counter(frozenset(c) for b in baskets for c in combinations(sorted(b & alive), k))
+        kept = {s: c for s, c in counts.items() if c / n >= support}
+        if not kept:
+            break
+        frequent.update(kept)
+        alive = set().union(*kept)
+    out = []
+    for items, count in frequent.items():
+        for r in range(1, len(items)):
+            for ante in combinations(sorted(items), r):
+                conf = count / frequent[frozenset(ante)]
+                if conf >= confidence:
+                    out.append((ante, tuple(sorted(items - set(ante))), conf))
+    return out
+
+
 def test_make_demo_on_a_fresh_copy(fresh_copy: Path) -> None:
     proc = subprocess.run(["make", "demo"], cwd=fresh_copy, env=_bare_env(), capture_output=True,
                           text=True, timeout=900, stdin=subprocess.DEVNULL, check=False)
@@ -75,6 +102,12 @@ def test_make_demo_on_a_fresh_copy(fresh_copy: Path) -> None:
     top = out[out.index(next(x for x in out if x.startswith("== top 10 pages"))) + 1:]
     positions = [int(m.group(1)) for line in top if (m := re.match(r"\s*(\d+) \|", line))]
     assert positions[:10] == list(range(1, 11)), report
+    # The rules: as many as plain Python finds in the bundled baskets, strongest first.
+    rules = out[out.index(next(x for x in out if x.startswith("== rules of the groceries"))) + 1:]
+    want = _grocery_rules(fresh_copy / "data" / "baskets" / "groceries.csv", 0.01, 0.5)
+    assert f"({len(want)} rows)" in rules, report
+    best = max(want, key=lambda r: r[2])
+    assert rules[2].split("|")[0].strip() == str(list(best[0])).replace("'", '"'), report
     # Clean output: nothing of Spark's own on either stream; its log is in the file it names.
     # (pip's own warnings about this machine's index configuration are not the project's.)
     noisy = [line for line in (proc.stdout + proc.stderr).splitlines()

@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel
 
-__all__ = ["COUNTS", "candidates", "count_candidates_kernel", "sum_counts"]
+__all__ = ["COUNTS", "candidates", "count_candidates_kernel", "join_prune", "sum_counts"]
 
 _BITMAP_BYTES = 32 * 2**20  # one task's bitmaps of a block of baskets
 _AND_BYTES = 16 * 2**20  # candidate bitmaps ANDed at once
@@ -46,32 +46,37 @@ def _row_keys(rows: np.ndarray) -> np.ndarray:
 
 def candidates(frequent: np.ndarray) -> np.ndarray:
     """``C_k`` from ``L_{k-1}`` (f x (k-1) sorted rows): join on the prefix, then prune."""
+    return join_prune(frequent)[0]
+
+
+def join_prune(frequent: np.ndarray, *, prune: bool = True,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`candidates` with the two joined rows of ``L_{k-1}`` behind each candidate.
+
+    Returns ``(cands, a, b)``: candidate ``c`` is the union of rows ``a[c] < b[c]`` of
+    ``frequent`` (its subsets without the last item and without the one before it), so an
+    in-memory miner holding the rows' basket bitmaps gets the candidate's as one AND.
+    ``prune=False`` skips the prune (every joined set is returned).
+    """
     f, width = frequent.shape
-    if f < 2:
-        return np.empty((0, width + 1), np.int32)
     prefix = _row_keys(frequent[:, :-1]) if width > 1 else np.zeros(f, np.int8)
-    new_group = np.concatenate([[True], prefix[1:] != prefix[:-1]])
-    starts = np.flatnonzero(new_group)
-    sizes = np.diff(np.append(starts, f))
-    parts = []
-    for size in np.unique(sizes):
-        if size < 2:
-            continue
-        first = starts[sizes == size]
-        a, b = np.triu_indices(int(size), 1)
-        ra, rb = (first[:, None] + a).ravel(), (first[:, None] + b).ravel()
-        parts.append(np.concatenate([frequent[ra], frequent[rb][:, -1:]], axis=1))
-    if not parts:
-        return np.empty((0, width + 1), np.int32)
-    joined = np.concatenate(parts).astype(np.int32)
-    known = _row_keys(frequent)
-    keep = np.ones(len(joined), bool)
-    for drop in range(width - 1):  # subsets without the last two items are the joined sets
-        subset = np.delete(joined, drop, axis=1)
-        keep &= np.isin(_row_keys(subset), known)
-    pruned = joined[keep]
-    order = np.lexsort(pruned.T[::-1])
-    return pruned[order]
+    new_group = np.concatenate([[True], prefix[1:] != prefix[:-1]]) if f else np.empty(0, bool)
+    # row r joins every later row of its prefix group; generated in (r, later row) order, the
+    # joined rows come out lexicographically sorted (the rows of ``frequent`` are)
+    group_end = np.append(np.flatnonzero(new_group[1:]) + 1, f)[np.cumsum(new_group) - 1]
+    partners = group_end - np.arange(f) - 1
+    ra = np.repeat(np.arange(f, dtype=np.int64), partners)
+    offsets = np.cumsum(partners) - partners
+    rb = ra + 1 + np.arange(len(ra), dtype=np.int64) - np.repeat(offsets, partners)
+    joined = np.concatenate([frequent[ra], frequent[rb][:, -1:]], axis=1).astype(np.int32)
+    if prune:
+        known = _row_keys(frequent)
+        keep = np.ones(len(joined), bool)
+        for drop in range(width - 1):  # subsets without the last two items are the joined sets
+            subset = np.delete(joined, drop, axis=1)
+            keep &= np.isin(_row_keys(subset), known)
+        joined, ra, rb = joined[keep], ra[keep], rb[keep]
+    return joined, ra, rb
 
 
 def count_candidates_kernel(cands: np.ndarray, m: int) -> Kernel:

@@ -11,7 +11,7 @@ import math
 
 from mining.errors import InputError
 
-__all__ = ["check_min_support", "count_threshold"]
+__all__ = ["check_max_size", "check_min_support", "count_threshold"]
 
 
 def check_min_support(min_support: float) -> int | None:
@@ -63,3 +63,18 @@ def count_threshold(min_support: float, n_baskets: int) -> int:
             "below 2 baskets"
         )
     return count
+
+
+def check_max_size(max_size: int | None) -> int:
+    """Validate ``max_size`` (an integer >= 1 or ``None``); the size limit it gives.
+
+    Raises
+    ------
+    InputError
+        A bool, a non-integer or a value below 1 (one line).
+    """
+    if max_size is None:
+        return 2**31 - 1
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise InputError(f"max_size must be an integer >= 1 or None, got {max_size!r}")
+    return max_size

@@ -16,7 +16,7 @@ from mining.itemsets._candidates import (
     count_candidates_kernel,
     sum_counts,
 )
-from mining.itemsets._encode import count_items, encode_baskets
+from mining.itemsets._encode import FrequentItems, count_items, encode_frequent
 from mining.itemsets._pairs import PARTIALS, count_pairs_kernel, merge_pairs
 from mining.itemsets._result import ItemsetsResult, Levels, itemsets_frame, pass_row
 from mining.itemsets._support import check_min_support
@@ -108,8 +108,8 @@ def run_apriori(
     as the book's main memory does. Stops when a pass finds nothing, at ``max_size``, or when
     no basket has k frequent items. DataFrame and Arrow calls only, so it runs over Spark
     Connect too.
-    ``baskets`` is read twice (pass 1 and the encoding): cache it when it is costly to
-    compute (a validating reader's output).
+    ``baskets`` is read once: pass 1 keeps it packed (per Arrow batch, its item dictionary
+    and int32 ids) and cached until the encoding is built from it.
 
     Examples
     --------
@@ -133,25 +133,33 @@ def run_apriori(
     log.info("apriori pass 1: %d baskets, %d of %d items frequent (threshold %d)",
              single.n_baskets, m, single.distinct_items, single.threshold)
     reason = "no pair counted"
-    if limit >= 2 and m >= 2:
-        tasks = min(int(spark.conf.get("spark.sql.shuffle.partitions") or 4), _MAX_TASKS)
-        encoded = encode_baskets(baskets, single.items, partitions=tasks).cache()
-        try:
-            reason = _later_passes(encoded, m, single.threshold, limit, pair_counting,
-                                   levels, passes)
-        finally:
-            encoded.unpersist()
+    try:
+        if limit >= 2 and m >= 2:
+            tasks = min(int(spark.conf.get("spark.sql.shuffle.partitions") or 4), _MAX_TASKS)
+            encoded = encode_frequent(single, partitions=tasks).cache()
+            try:
+                reason = _later_passes(encoded, m, single.threshold, limit, pair_counting,
+                                       levels, passes, single)
+            finally:
+                encoded.unpersist()
+    finally:
+        single.release()
     itemsets = itemsets_frame(spark, levels, single.items, single.n_baskets)
     return ItemsetsResult(itemsets, passes, single.n_baskets, single.threshold,
                           "apriori", reason)
 
 
 def _later_passes(encoded: DataFrame, m: int, threshold: int, limit: int, method: str,
-                  levels: Levels,
-                  passes: list[dict[str, Any]]) -> str:
-    """Pass 2 and the passes k >= 3, appending to ``levels`` and ``passes``; the reason."""
+                  levels: Levels, passes: list[dict[str, Any]],
+                  single: FrequentItems) -> str:
+    """Pass 2 and the passes k >= 3, appending to ``levels`` and ``passes``; the reason.
+
+    Pass 2's job builds (and caches) ``encoded`` from the packed input, which is released
+    right after: the later passes read only the encoded baskets.
+    """
     t0 = time.perf_counter()
     rows = encoded.mapInArrow(count_pairs_kernel(m, method), PARTIALS).collect()
+    single.release()
     pairs, counts = merge_pairs(rows, m, threshold)
     chosen = sorted({r["method"] for r in rows})
     memory = max((int(r["memory"]) for r in rows), default=0)
