@@ -7,8 +7,9 @@ itemset counts; the benchmark checks them once, untimed, before timing):
   materialized frequent itemsets: our validating reader + ``run_itemsets`` (``auto``), and
   ``spark.read.text`` + split + ``FPGrowth.fit`` + ``freqItemsets`` for MLlib;
 * ``ours`` / ``fpgrowth``: the same from baskets read and cached before the clock starts;
-* ``ours-<algorithm>``: every named algorithm forced, from cached baskets (the distributed
-  paths, measured even where ``auto`` would pick a single-task path);
+* ``ours-<algorithm>``: every named algorithm forced, from cached baskets, and
+  ``ours-son-distributed``: SON over the shuffle partitions (the distributed path, measured
+  where ``auto`` picks one task), and ``ours-son-one-task`` (the single-task path forced);
 * ``mlxtend``: parse + ``TransactionEncoder`` + ``fpgrowth`` in one Python process, from the file;
 * ``rules-*`` benchmarks: association rules with single-item consequents (FPGrowth's only
   kind) and confidence >= ``MIN_CONF``, all metrics, ours vs FPGrowth's ``associationRules``,
@@ -43,8 +44,9 @@ def _fpgrowth_frame(spark: Any, path: Path, delimiter: str) -> Any:
     from pyspark.sql import functions as F
 
     lines = spark.read.text(str(path))
-    parts = F.filter(F.split(F.trim("value"), delimiter), lambda x: x != "")
-    return lines.select(F.array_distinct(parts).alias("items"))
+    # fields trimmed as our reader does (groceries writes "cream cheese " with a space)
+    fields = F.transform(F.split("value", delimiter), lambda x: F.trim(x))  # noqa: PLW0108
+    return lines.select(F.array_distinct(F.filter(fields, lambda x: x != "")).alias("items"))
 
 
 def _mlxtend(path: Path, delimiter: str, support: float) -> Callable[[], int]:
@@ -55,7 +57,7 @@ def _mlxtend(path: Path, delimiter: str, support: float) -> Callable[[], int]:
 
         opener: Any = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as fh:
-            baskets = [sorted({f for f in line.strip().split(delimiter) if f})
+            baskets = [sorted({f.strip() for f in line.split(delimiter) if f.strip()})
                        for line in fh.read().splitlines()]
         enc = TransactionEncoder()
         frame = pd.DataFrame.sparse.from_spmatrix(
@@ -69,7 +71,7 @@ def _tools(ctx: BenchContext, path: Path, support: float, delimiter: str) -> Too
     from pyspark.ml.fpm import FPGrowth
 
     from mining.io.readers import read_baskets
-    from mining.itemsets import run_itemsets
+    from mining.itemsets import run_itemsets, run_son
 
     spark = ctx.spark
     sep = None if delimiter == " " else delimiter
@@ -96,6 +98,13 @@ def _tools(ctx: BenchContext, path: Path, support: float, delimiter: str) -> Too
     }
     for name in ALGORITHMS:
         tools[f"ours-{name}"] = functools.partial(ours, cached, name)
+    # SON forced over the shuffle partitions: the distributed path, where auto picks one task
+    tasks = int(spark.conf.get("spark.sql.shuffle.partitions") or 4)
+    # a lambda on purpose: the run must happen when the harness calls it, not here
+    tools["ours-son-distributed"] = lambda: run_son(  # noqa: PLW0108
+        cached, min_support=support, partitions=tasks).itemsets.count()
+    tools["ours-son-one-task"] = lambda: run_son(  # noqa: PLW0108
+        cached, min_support=support, partitions=1).itemsets.count()
     got, want = ours(cached), fpgrowth(fp_cached)
     if got != want:
         raise AssertionError(f"{path.name} at {support}: ours {got} itemsets, FPGrowth {want}")

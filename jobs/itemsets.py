@@ -26,7 +26,7 @@ from pyspark.sql import DataFrame
 
 from mining import schemas
 from mining.io.readers import read_baskets
-from mining.itemsets import association_rules, run_itemsets
+from mining.itemsets import association_rules, check_options, run_itemsets
 from mining.runtime.job import JobContext, run_job
 
 JOB = "itemsets"
@@ -47,6 +47,10 @@ def _read(ctx: JobContext) -> DataFrame:
 def pipeline(ctx: JobContext) -> None:
     """Read, mine, publish (see the module docstring for the tables)."""
     p = ctx.params
+    # bad flags fail before the input is read
+    check_options(min_support=p["min_support"], max_size=p["max_size"] or None,
+                  algorithm=p["algorithm"], min_confidence=p["min_confidence"],
+                  max_consequent_size=p["max_consequent_size"] or None)
     baskets = _read(ctx)
     with ctx.stage("itemsets") as st:
         res = run_itemsets(baskets, min_support=p["min_support"],

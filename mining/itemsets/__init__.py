@@ -34,10 +34,11 @@ from pyspark.sql import DataFrame
 
 from mining.errors import InputError
 from mining.itemsets._result import ItemsetsResult
+from mining.itemsets._support import check_max_size, check_min_support
 from mining.itemsets.apriori import frequent_itemsets, run_apriori
 from mining.itemsets.closed import closed_itemsets, maximal_itemsets
 from mining.itemsets.pcy import run_multihash, run_multistage, run_pcy
-from mining.itemsets.rules import association_rules
+from mining.itemsets.rules import association_rules, check_rule_options
 from mining.itemsets.son import run_son
 from mining.itemsets.toivonen import run_toivonen
 
@@ -47,6 +48,7 @@ __all__ = [
     "ALGORITHMS",
     "ItemsetsResult",
     "association_rules",
+    "check_options",
     "closed_itemsets",
     "frequent_itemsets",
     "maximal_itemsets",
@@ -64,6 +66,27 @@ _RUN: dict[str, Callable[..., ItemsetsResult]] = {"apriori": run_apriori, "pcy":
                                                   "multihash": run_multihash, "son": run_son,
                                                   "toivonen": run_toivonen}
 ALGORITHMS = tuple(_RUN)
+
+
+def check_options(*, min_support: float, max_size: int | None = None, algorithm: str = "auto",
+                  min_confidence: float = 0.0, max_consequent_size: int | None = None) -> None:
+    """Validate the options of :func:`run_itemsets` and :func:`association_rules` up front.
+
+    A job calls it before reading its input, so a bad flag costs no pass over the data. (A
+    support below 2 baskets can only be found once N is known, in pass 1.)
+
+    Raises
+    ------
+    InputError
+        The first invalid option, in one line.
+    """
+    if algorithm not in ("auto", *ALGORITHMS):
+        raise InputError(f"algorithm must be 'auto' or one of {', '.join(ALGORITHMS)}; "
+                         f"got {algorithm!r}")
+    check_min_support(min_support)
+    check_max_size(max_size)
+    check_rule_options(n_baskets=1, min_confidence=min_confidence,
+                       max_consequent_size=max_consequent_size)
 
 
 def run_itemsets(
@@ -92,9 +115,7 @@ def run_itemsets(
     ItemsetsResult
         ``itemsets``, ``passes``, ``n_baskets``, ``threshold``, ``algorithm`` and ``reason``.
     """
-    if algorithm not in ("auto", *ALGORITHMS):
-        raise InputError(f"algorithm must be 'auto' or one of {', '.join(ALGORITHMS)}; "
-                         f"got {algorithm!r}")
+    check_options(min_support=min_support, max_size=max_size, algorithm=algorithm)
     res = _RUN["son" if algorithm == "auto" else algorithm](
         baskets, min_support=min_support, max_size=max_size)
     if algorithm == "auto":

@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from mining.itemsets._encode import unpack_baskets
-from mining.itemsets._pairs import Kernel, pair_blocks, pair_items
+from mining.itemsets._pairs import Kernel, pair_blocks, pair_items, pair_positions
 from mining.itemsets._tallies import (
     BASKETS_ROW,
     ITEM_ROW,
@@ -44,7 +44,6 @@ __all__ = [
     "in_frequent_buckets",
     "item_keys",
     "pair_buckets",
-    "pair_positions",
     "pass1_kernel",
     "rehash_kernel",
 ]
@@ -85,24 +84,6 @@ def pair_buckets(ka: np.ndarray, kb: np.ndarray, n_buckets: int) -> np.ndarray:
     x *= np.uint64(n_buckets)  # < 2^32 * 2^32: no overflow while n_buckets < 2^32
     x >>= np.uint64(32)
     return x.view(np.int64)
-
-
-def pair_positions(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Positions ``(p, q)``, ``p < q``, of every pair of every basket in a flat value array.
-
-    As ``_pairs.pair_blocks``: baskets of one length form a matrix and ``np.triu_indices``
-    picks all their pairs at once, in blocks of at most ``MAX_BLOCK`` pairs.
-    """
-    starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
-    for length in np.unique(lengths):
-        if length < 2:
-            continue
-        first = starts[lengths == length]
-        a, b = np.triu_indices(int(length), 1)
-        step = max(1, MAX_BLOCK // len(a))
-        for lo in range(0, len(first), step):
-            block = first[lo:lo + step, None]
-            yield (block + a).ravel(), (block + b).ravel()
 
 
 class Hits:

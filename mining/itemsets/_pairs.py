@@ -28,6 +28,7 @@ __all__ = [
     "count_pairs_kernel",
     "merge_pairs",
     "pair_items",
+    "pair_positions",
 ]
 
 TRIANGULAR_MAX_BYTES = 256 * 2**20  # one task's triangular array; the driver sums the partials
@@ -48,11 +49,12 @@ _PARTIALS_ARROW = pa.schema([("method", pa.string(), False), ("keys", pa.binary(
                              ("memory", pa.int64(), False)])
 
 
-def pair_blocks(lengths: np.ndarray, ids: np.ndarray, m: int) -> Iterator[np.ndarray]:
-    """Triangular indices of every pair of every basket, in blocks of <= ``_MAX_BLOCK``.
+def pair_positions(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Positions ``(p, q)``, ``p < q``, of every pair of every basket in a flat value array.
 
     Baskets of one length ``L`` form a matrix (baskets x L); ``np.triu_indices(L, 1)`` picks
-    all its pairs at once, so the Python loop runs over distinct lengths, not baskets.
+    all its pairs at once, so the Python loop runs over distinct lengths, not baskets; in
+    blocks of at most ``_MAX_BLOCK`` pairs.
     """
     starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
     for length in np.unique(lengths):
@@ -62,9 +64,15 @@ def pair_blocks(lengths: np.ndarray, ids: np.ndarray, m: int) -> Iterator[np.nda
         a, b = np.triu_indices(int(length), 1)
         step = max(1, _MAX_BLOCK // len(a))
         for lo in range(0, len(first), step):
-            rows = ids[first[lo:lo + step, None] + np.arange(length)].astype(np.int64)
-            i, j = rows[:, a].ravel(), rows[:, b].ravel()
-            yield i * (2 * m - i - 1) // 2 + (j - i - 1)
+            block = first[lo:lo + step, None]
+            yield (block + a).ravel(), (block + b).ravel()
+
+
+def pair_blocks(lengths: np.ndarray, ids: np.ndarray, m: int) -> Iterator[np.ndarray]:
+    """Triangular indices of every pair of every basket (sorted ids), in blocks."""
+    for p, q in pair_positions(lengths):
+        i, j = ids[p].astype(np.int64), ids[q].astype(np.int64)
+        yield i * (2 * m - i - 1) // 2 + (j - i - 1)
 
 
 def _choose(method: str, total: int, occurrences: int) -> str:

@@ -89,7 +89,8 @@ def association_rules(
     >>> rules = association_rules(itemsets, n_baskets=9835, min_confidence=0.3)  # doctest: +SKIP
     >>> rules.orderBy(F.desc("lift")).show()  # doctest: +SKIP
     """
-    _check_arguments(n_baskets, min_confidence, min_lift, max_consequent_size)
+    check_rule_options(n_baskets=n_baskets, min_confidence=min_confidence, min_lift=min_lift,
+                       max_consequent_size=max_consequent_size)
     table = _checked_table(itemsets)
     counts = table.select("items", "support_count")
     rules = (
@@ -108,8 +109,9 @@ def association_rules(
     return conform(rules, RULES)
 
 
-def _check_arguments(n_baskets: int, min_confidence: float, min_lift: float | None,
-                     max_consequent_size: int | None) -> None:
+def check_rule_options(*, n_baskets: int, min_confidence: float, min_lift: float | None = None,
+                       max_consequent_size: int | None = None) -> None:
+    """Validate :func:`association_rules`' options (a one-line ``InputError`` otherwise)."""
     if isinstance(n_baskets, bool) or not isinstance(n_baskets, int) or n_baskets < 1:
         raise InputError(f"n_baskets must be an integer >= 1, got {n_baskets!r}")
     if not 0.0 <= min_confidence <= 1.0:

@@ -68,20 +68,6 @@ def test_mushroom_matches_mlxtend(basket_set, mlxtend_answer):
     assert res.details["second_pass"] and max(len(k) for k in want) == 4
 
 
-@pytest.mark.slow
-@pytest.mark.shared_data
-@pytest.mark.parametrize(("name", "min_support"), [
-    ("retail", 0.01), ("retail", 0.005), ("mushroom", 0.3), ("mushroom", 0.2),
-    ("chess", 0.8), ("chess", 0.7), ("bms1", 0.005), ("bms1", 0.002),
-    ("t10", 0.01), ("t10", 0.005)])
-def test_shared_sets_match_mlxtend(basket_set, mlxtend_answer, name, min_support):
-    df, _ = basket_set(name)
-    want = mlxtend_answer(name, min_support)
-    for partitions in (None, 5):
-        got = as_dict(run_son(df, min_support=min_support, partitions=partitions).itemsets)
-        assert got == want, (name, min_support, partitions)
-
-
 @pytest.mark.connect
 def test_duplicates_empty_baskets_and_the_single_task_case(spark):
     rows = [(1, ["a", "b", "a", "c"]), (2, ["b", "a", "b"]), (3, []), (4, []),
