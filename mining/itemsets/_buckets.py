@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel, pair_blocks, pair_items, pair_positions
@@ -59,8 +60,7 @@ PAIR_COUNTS = T.StructType([
     T.StructField("counts", T.BinaryType(), False),
     T.StructField("max_length", T.IntegerType(), False),
 ])
-_PAIR_COUNTS_ARROW = pa.schema([("counts", pa.binary(), False),
-                                ("max_length", pa.int32(), False)])
+_PAIR_COUNTS_ARROW = to_arrow_schema(PAIR_COUNTS)  # the Arrow twin of the Spark schema
 
 
 def item_keys(hashes: np.ndarray, table: int) -> np.ndarray:

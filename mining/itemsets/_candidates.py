@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel
@@ -35,7 +36,7 @@ COUNTS = T.StructType(
         T.StructField("memory", T.LongType(), False),
     ]
 )
-_COUNTS_ARROW = pa.schema([("counts", pa.binary(), False), ("memory", pa.int64(), False)])
+_COUNTS_ARROW = to_arrow_schema(COUNTS)  # the Arrow twin of the Spark schema
 
 
 def _row_keys(rows: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.itemsets._support import check_min_support, count_threshold
 
@@ -36,7 +37,7 @@ ENCODED = T.StructType(
         T.StructField("ids", T.BinaryType(), False),
     ]
 )
-_ENCODED_ARROW = pa.schema([("lengths", pa.binary(), False), ("ids", pa.binary(), False)])
+_ENCODED_ARROW = to_arrow_schema(ENCODED)  # the Arrow twin of the Spark schema
 
 
 @dataclass

@@ -49,7 +49,7 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 
-from mining.itemsets._candidates import _row_keys, join_prune
+from mining.itemsets._candidates import _COUNTS_ARROW, _row_keys, join_prune
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel, pair_blocks, pair_items
 from mining.itemsets._result import Levels
@@ -265,9 +265,6 @@ def count_family(lengths: np.ndarray, ids: np.ndarray, family: list[np.ndarray],
             level = (level if size == 0 else level[parent]) & bits[item]
             counts[size] += _popcounts(level)
     return counts
-
-
-_COUNTS_ARROW = pa.schema([("counts", pa.binary(), False), ("memory", pa.int64(), False)])
 
 
 def count_family_kernel(family: list[np.ndarray], m: int) -> Kernel:

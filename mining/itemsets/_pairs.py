@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.itemsets._encode import unpack_baskets
 
@@ -44,9 +45,7 @@ PARTIALS = T.StructType(
         T.StructField("memory", T.LongType(), False),
     ]
 )
-_PARTIALS_ARROW = pa.schema([("method", pa.string(), False), ("keys", pa.binary(), False),
-                             ("counts", pa.binary(), False), ("max_length", pa.int32(), False),
-                             ("memory", pa.int64(), False)])
+_PARTIALS_ARROW = to_arrow_schema(PARTIALS)  # the Arrow twin of the Spark schema
 
 
 def pair_positions(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:

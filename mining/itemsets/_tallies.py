@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.itemsets._pairs import Kernel
 
@@ -50,9 +51,7 @@ TALLIES = T.StructType([
     T.StructField("count", T.LongType(), False),
     T.StructField("blob", T.BinaryType(), True),
 ])
-_TALLIES_ARROW = pa.schema([("kind", pa.int32(), False), ("part", pa.int32(), False),
-                            ("item", pa.string()), ("hash", pa.int64(), False),
-                            ("count", pa.int64(), False), ("blob", pa.binary())])
+_TALLIES_ARROW = to_arrow_schema(TALLIES)  # the Arrow twin of the Spark schema
 
 
 def encode_counts(chunk: np.ndarray) -> bytes:

@@ -12,6 +12,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.errors import InputError
 from mining.itemsets._candidates import COUNTS, sum_counts
@@ -43,8 +44,7 @@ LOCAL = T.StructType(
         T.StructField("memory", T.LongType(), False),
     ]
 )
-_LOCAL_ARROW = pa.schema([(f.name, pa.binary() if isinstance(f.dataType, T.BinaryType)
-                           else pa.int64(), False) for f in LOCAL.fields])
+_LOCAL_ARROW = to_arrow_schema(LOCAL)  # the Arrow twin of the Spark schema
 
 
 def check_count(name: str, value: object) -> int:
