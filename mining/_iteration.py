@@ -23,6 +23,8 @@ from typing import Any, Protocol
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 
+from mining._frames import one_row
+
 log = logging.getLogger(__name__)
 
 Step = Callable[[DataFrame, int, dict[str, Any] | None], DataFrame]
@@ -111,7 +113,7 @@ def iterate(
         # the state k times would otherwise grow the plan k-fold per iteration), and the metrics
         # action below is what computes and stores it.
         new = step(state, i, history[-1] if history else None).localCheckpoint(eager=False)
-        row = metrics(state, new).first()  # the one action of this iteration
+        row = one_row(metrics(state, new))  # the one action of this iteration
         values = row.asDict() if row is not None else {}
         values["iteration"], values["seconds"] = i, round(time.perf_counter() - t0, 4)
         history.append(values)

@@ -19,7 +19,9 @@ Algorithms (``algorithm=``), all exact (the same itemsets and counts as mlxtend)
 * ``"toivonen"`` (§6.4.5-6.4.6): a sample mined in memory, one pass over the whole data set
   for the sample's frequent itemsets and their negative border, repeated on failure.
 
-``"auto"`` is SON: in one task (exact in one pass) when the frequent items occur at most
+``"auto"`` is SON: counted, encoded and mined by one task in one Spark job when the input
+holds at most :data:`~mining.itemsets.son.ONE_JOB_OCCURRENCES` item occurrences; else in one
+task after a Spark pass 1 when the frequent items occur at most
 :data:`~mining.itemsets.son.SINGLE_TASK_IDS` times, else over the shuffle partitions. Measured
 here it is the fastest on every data set tried, sparse and dense (see
 :func:`~mining.itemsets.son.run_son` and the README's benchmark table).

@@ -22,6 +22,7 @@ import pyarrow as pa
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining._arrays import unique
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel
 
@@ -83,7 +84,7 @@ def join_prune(frequent: np.ndarray, *, prune: bool = True,
 def count_candidates_kernel(cands: np.ndarray, m: int) -> Kernel:
     """The ``mapInArrow`` function of pass k: one row per task with int64 counts per candidate."""
     k = cands.shape[1]
-    used = np.unique(cands)
+    used = unique(cands)
     local = np.full(m, -1, np.int64)
     local[used] = np.arange(len(used))
     cand_local = local[cands]

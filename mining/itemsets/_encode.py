@@ -24,6 +24,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining._arrays import unique
+from mining._frames import one_row
 from mining.itemsets._support import check_min_support, count_threshold
 
 __all__ = ["ENCODED", "FrequentItems", "count_items", "encode_baskets", "encode_frequent",
@@ -84,10 +86,10 @@ def count_items(baskets: DataFrame, *, min_support: float) -> FrequentItems:
         .agg(F.count(F.lit(1)).alias("n"))
     )
     keep = (F.col("n") >= F.lit(count or 2)) | F.col("item").isNull()
-    row = grouped.agg(
+    row = one_row(grouped.agg(
         F.count(F.lit(1)).alias("groups"),
         F.collect_list(F.when(keep, F.struct("item", "n"))).alias("kept"),
-    ).first()
+    ))
     kept = [] if row is None else list(row["kept"])
     n_baskets = next((int(r["n"]) for r in kept if r["item"] is None), 0)
     distinct = max(int(row["groups"]) - 1, 0) if row is not None else 0
@@ -125,7 +127,7 @@ def encode_baskets(baskets: DataFrame, items: list[str], *, partitions: int) -> 
             ids_np = ids.to_numpy(zero_copy_only=False).astype(np.int64)
             rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
             keep = ids_np >= 0
-            yield from _encoded_rows(np.unique(rows[keep] * max(m, 1) + ids_np[keep]), n, m)
+            yield from _encoded_rows(unique(rows[keep] * max(m, 1) + ids_np[keep]), n, m)
 
     return baskets.select("items").mapInArrow(encode, ENCODED).repartition(partitions)
 

@@ -49,6 +49,7 @@ from itertools import pairwise
 import numpy as np
 import pyarrow as pa
 
+from mining._arrays import unique
 from mining.itemsets._candidates import _COUNTS_ARROW, _row_keys, join_prune
 from mining.itemsets._encode import unpack_baskets
 from mining.itemsets._pairs import Kernel, pair_blocks, pair_items
@@ -246,7 +247,7 @@ def count_family(lengths: np.ndarray, ids: np.ndarray, family: list[np.ndarray],
     counts = [np.zeros(len(sets), np.int64) for sets in family]
     if not family or len(family[0]) == 0 or len(lengths) == 0:
         return counts
-    used = np.unique(family[0])
+    used = unique(family[0])
     local = np.full(m, -1, np.int64)
     local[used] = np.arange(len(used))
     lengths, ids = _restrict(np.asarray(lengths, np.int32), np.asarray(ids, np.int32), local, 2)

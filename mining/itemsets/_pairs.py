@@ -20,6 +20,7 @@ import pyarrow as pa
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining._arrays import unique
 from mining.itemsets._encode import unpack_baskets
 
 __all__ = [
@@ -56,7 +57,7 @@ def pair_positions(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray
     blocks of at most ``_MAX_BLOCK`` pairs.
     """
     starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
-    for length in np.unique(lengths):
+    for length in unique(lengths):
         if length < 2:
             continue
         first = starts[lengths == length]

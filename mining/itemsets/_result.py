@@ -14,12 +14,57 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
+from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.schemas import ITEMSETS
 
-__all__ = ["ItemsetsResult", "Levels", "itemsets_frame", "pass_row"]
+__all__ = ["LOCAL", "ItemsetsResult", "Levels", "itemsets_frame", "level_batch", "pass_row",
+           "split_levels"]
 
 Levels = list[tuple[np.ndarray, np.ndarray]]
+
+# Levels crossing from a task to the driver: one row of flat arrays (sizes, rows per size, the
+# sets, their counts) and the task's basket count, threshold and memory.
+LOCAL = T.StructType(
+    [
+        T.StructField("sizes", T.BinaryType(), False),
+        T.StructField("lengths", T.BinaryType(), False),
+        T.StructField("sets", T.BinaryType(), False),
+        T.StructField("counts", T.BinaryType(), False),
+        T.StructField("baskets", T.LongType(), False),
+        T.StructField("threshold", T.LongType(), False),
+        T.StructField("memory", T.LongType(), False),
+    ]
+)
+_LOCAL_ARROW = to_arrow_schema(LOCAL)  # the Arrow twin of the Spark schema
+
+
+def level_batch(levels: Levels, baskets: int, threshold: int, memory: int,
+                min_size: int) -> pa.RecordBatch:
+    """One ``LOCAL`` row: a task's levels of sizes >= ``min_size``, its basket count etc."""
+    kept = [(sets, counts) for sets, counts in levels if sets.shape[1] >= min_size]
+    flat = [np.ascontiguousarray(s, np.int32).ravel() for s, _ in kept]
+    return pa.RecordBatch.from_pydict(
+        {"sizes": [np.array([s.shape[1] for s, _ in kept], np.int32).tobytes()],
+         "lengths": [np.array([len(s) for s, _ in kept], np.int64).tobytes()],
+         "sets": [np.concatenate(flat).tobytes() if flat else b""],
+         "counts": [np.concatenate([np.asarray(c, np.int64) for _, c in kept]).tobytes()
+                    if kept else b""],
+         "baskets": [baskets], "threshold": [threshold], "memory": [memory]},
+        schema=_LOCAL_ARROW)
+
+
+def split_levels(row: Any) -> Levels:
+    """A ``LOCAL`` row's levels: ``(sets, counts)`` per size."""
+    sizes = np.frombuffer(row["sizes"], np.int32)
+    lengths = np.frombuffer(row["lengths"], np.int64)
+    sets = np.frombuffer(row["sets"], np.int32)
+    counts = np.frombuffer(row["counts"], np.int64)
+    ends = np.cumsum(sizes * lengths)
+    cuts = np.cumsum(lengths)
+    return [(sets[e - k * n:e].reshape(-1, k), counts[c - n:c])
+            for k, n, e, c in zip(sizes, lengths, ends, cuts, strict=True)]
 
 
 @dataclass

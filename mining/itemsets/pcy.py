@@ -31,6 +31,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from mining._frames import one_row
 from mining.errors import InputError
 from mining.itemsets._buckets import (
     Filter,
@@ -251,7 +252,7 @@ def _bucket_count(hashed: DataFrame, buckets: int | None, tables: int) -> tuple[
     if buckets is not None:
         return buckets, "given"
     size = F.size("items").cast("long")
-    row = hashed.select(F.sum(size * (size - 1) / 2).cast("long").alias("p")).first()
+    row = one_row(hashed.select(F.sum(size * (size - 1) / 2).cast("long").alias("p")))
     pairs = int(row["p"] or 0) if row is not None else 0
     n = max(tables, min(MAX_BUCKETS, _BUCKETS_PER_PAIR * pairs))
     return n, f"min(2^23 for 32 MiB per task, 2 x {pairs} pair occurrences)"

@@ -20,7 +20,7 @@ import logging
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from mining._frames import conform
+from mining._frames import conform, one_row
 from mining.errors import InputError
 from mining.schemas import RULES
 
@@ -134,12 +134,12 @@ def _checked_table(itemsets: DataFrame) -> DataFrame:
     table = itemsets.select("items", F.col("size").cast("int"),
                             F.col("support_count").cast("long"))
     many = F.col("size") >= 2
-    stats = table.agg(
+    stats = one_row(table.agg(
         F.max("size").alias("largest"),
         F.min("support_count").alias("smallest_count"),
         F.count_if(F.col("size") != F.size("items")).alias("bad_sizes"),
         F.sum(F.when(many, F.pow(F.lit(2.0), F.col("size")) - 2)).alias("candidates"),
-    ).first()
+    ))
     assert stats is not None  # a global aggregate always returns one row
     if stats["bad_sizes"]:
         raise InputError(f"{stats['bad_sizes']} itemset(s) have a size that is not their "

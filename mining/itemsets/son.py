@@ -11,20 +11,28 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
-from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining._frames import one_row
 from mining.errors import InputError
 from mining.itemsets._candidates import COUNTS, sum_counts
 from mining.itemsets._encode import FrequentItems, count_items, encode_frequent, unpack_baskets
 from mining.itemsets._local import count_family_kernel, mine_local
+from mining.itemsets._onetask import son_one_job
 from mining.itemsets._pairs import Kernel
-from mining.itemsets._result import ItemsetsResult, Levels, itemsets_frame, pass_row
+from mining.itemsets._result import (
+    LOCAL,
+    ItemsetsResult,
+    Levels,
+    itemsets_frame,
+    level_batch,
+    pass_row,
+    split_levels,
+)
 from mining.itemsets._support import check_max_size, check_min_support
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LOCAL", "check_count", "level_batch", "run_son", "split_levels"]
+__all__ = ["check_count", "run_son"]
 
 _MAX_TASKS = 64  # the default task count's cap, as run_apriori's
 # Inputs whose frequent items occur at most this often are mined in one task (pass 1 is then
@@ -32,53 +40,16 @@ _MAX_TASKS = 64  # the default task count's cap, as run_apriori's
 # task vs 4): retail 0.5% 1.66 vs 2.39, T10I4D100K 0.5% 2.17 vs 2.56, mushroom 40% 0.73 vs
 # 1.36, chess 80% 0.82 vs 2.05, BMS-WebView-1 0.5% 0.74 vs 1.22, groceries 1% 0.57 vs 1.12.
 SINGLE_TASK_IDS = 4_000_000
-
-LOCAL = T.StructType(
-    [
-        T.StructField("sizes", T.BinaryType(), False),
-        T.StructField("lengths", T.BinaryType(), False),
-        T.StructField("sets", T.BinaryType(), False),
-        T.StructField("counts", T.BinaryType(), False),
-        T.StructField("baskets", T.LongType(), False),
-        T.StructField("threshold", T.LongType(), False),
-        T.StructField("memory", T.LongType(), False),
-    ]
-)
-_LOCAL_ARROW = to_arrow_schema(LOCAL)  # the Arrow twin of the Spark schema
-
+# Inputs of at most this many item occurrences are counted, encoded and mined by one task in
+# one job (see mining.itemsets._onetask); past it the task stops reading and the passes above
+# run. TODO measured figures.
+ONE_JOB_OCCURRENCES = 2_000_000
 
 def check_count(name: str, value: object) -> int:
     """``value`` as an integer >= 1, or a one-line :class:`InputError` naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{name} must be an integer >= 1, got {value!r}")
     return value
-
-
-def level_batch(levels: Levels, baskets: int, threshold: int, memory: int,
-                min_size: int) -> pa.RecordBatch:
-    """One ``LOCAL`` row: a task's levels of sizes >= ``min_size``, its basket count etc."""
-    kept = [(sets, counts) for sets, counts in levels if sets.shape[1] >= min_size]
-    flat = [np.ascontiguousarray(s, np.int32).ravel() for s, _ in kept]
-    return pa.RecordBatch.from_pydict(
-        {"sizes": [np.array([s.shape[1] for s, _ in kept], np.int32).tobytes()],
-         "lengths": [np.array([len(s) for s, _ in kept], np.int64).tobytes()],
-         "sets": [np.concatenate(flat).tobytes() if flat else b""],
-         "counts": [np.concatenate([np.asarray(c, np.int64) for _, c in kept]).tobytes()
-                    if kept else b""],
-         "baskets": [baskets], "threshold": [threshold], "memory": [memory]},
-        schema=_LOCAL_ARROW)
-
-
-def split_levels(row: Any) -> Levels:
-    """A ``LOCAL`` row's levels: ``(sets, counts)`` per size."""
-    sizes = np.frombuffer(row["sizes"], np.int32)
-    lengths = np.frombuffer(row["lengths"], np.int64)
-    sets = np.frombuffer(row["sets"], np.int32)
-    counts = np.frombuffer(row["counts"], np.int64)
-    ends = np.cumsum(sizes * lengths)
-    cuts = np.cumsum(lengths)
-    return [(sets[e - k * n:e].reshape(-1, k), counts[c - n:c])
-            for k, n, e, c in zip(sizes, lengths, ends, cuts, strict=True)]
 
 
 def _local_kernel(m: int, threshold: int, n_encoded: int | None, limit: int) -> Kernel:
@@ -116,12 +87,16 @@ def run_son(
     max_size
         Largest itemset size; ``None``: no limit.
     partitions
-        Chunks (tasks) of SON's first pass. ``None``: one task when the frequent items occur
+        Chunks (tasks) of SON's first pass. ``None``: first, when the input holds at most
+        ``ONE_JOB_OCCURRENCES`` item occurrences, one task counts, encodes and mines it in one
+        job (:mod:`mining.itemsets._onetask`; ``details["one_job"]``); past that the task
+        stops reading and the passes below run, with one task when the frequent items occur
         at most ``SINGLE_TASK_IDS`` times in all (the encoded baskets then fit one task's
         memory several times over), else ``spark.sql.shuffle.partitions`` capped at 64 and at
         ``t // 2`` (a task's threshold ``~t / partitions`` below 2 would make every subset of
         its baskets a candidate). ``1``: one task mines everything exactly and the second
-        pass is skipped (the single-task strategy).
+        pass is skipped (the single-task strategy, after a Spark pass 1). Giving a number
+        skips the one-job attempt: do so for an input known to be big.
 
     Returns
     -------
@@ -179,6 +154,10 @@ def run_son(
     if partitions is not None:
         check_count("partitions", partitions)
     spark = baskets.sparkSession
+    if partitions is None:
+        one = son_one_job(baskets, min_support=min_support, limit=limit, cap=ONE_JOB_OCCURRENCES)
+        if one is not None:
+            return one
     t0 = time.perf_counter()
     single = count_items(baskets, min_support=min_support)
     m, threshold = len(single.items), single.threshold
@@ -223,7 +202,7 @@ def _son_passes(single: FrequentItems, tasks: int, limit: int, levels: Levels,
     try:
         n_encoded = None
         if tasks > 1:
-            row = encoded.select(F.sum(F.length("lengths")).alias("bytes")).first()
+            row = one_row(encoded.select(F.sum(F.length("lengths")).alias("bytes")))
             n_encoded = int(row["bytes"] or 0) // 4 if row is not None else 0
         t0 = time.perf_counter()
         rows = encoded.mapInArrow(_local_kernel(m, threshold, n_encoded, limit), LOCAL).collect()

@@ -20,9 +20,17 @@ from mining.itemsets._candidates import COUNTS, _row_keys, candidates, sum_count
 from mining.itemsets._encode import FrequentItems, count_items, encode_frequent
 from mining.itemsets._local import count_family_kernel, mine_local
 from mining.itemsets._pairs import Kernel
-from mining.itemsets._result import ItemsetsResult, Levels, itemsets_frame, pass_row
+from mining.itemsets._result import (
+    LOCAL,
+    ItemsetsResult,
+    Levels,
+    itemsets_frame,
+    level_batch,
+    pass_row,
+    split_levels,
+)
 from mining.itemsets._support import check_max_size, check_min_support
-from mining.itemsets.son import LOCAL, check_count, level_batch, split_levels
+from mining.itemsets.son import check_count
 
 log = logging.getLogger(__name__)
 

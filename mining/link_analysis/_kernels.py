@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from mining._arrays import unique
+
 # Compact ids through a presence bitmap when ids are this dense (max id <= factor * count);
 # np.unique (a sort) is ~10x slower on tens of millions of ids.
 _BITMAP_FACTOR = 8
@@ -172,7 +174,7 @@ def remove_dead_ends(src: np.ndarray, dst: np.ndarray, n: int) -> np.ndarray:
         idx = np.repeat(starts[frontier], lens) + _ranges(lens)
         hit = preds[idx]
         np.subtract.at(out_deg, hit, 1)
-        cand = np.unique(hit)
+        cand = unique(hit)
         frontier = cand[(out_deg[cand] == 0) & (removed[cand] == 0)]
     return removed
 

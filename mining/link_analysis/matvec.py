@@ -31,6 +31,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame, Observation
 from pyspark.sql import functions as F
 
+from mining._frames import one_row
 from mining.errors import InputError
 from mining.link_analysis._blocks import (
     PARTIALS,
@@ -74,9 +75,9 @@ class MatVec:
 def _dimension(matrix: DataFrame, vector: DataFrame, n: int | None) -> int:
     if n is not None:
         return n
-    row = matrix.agg(F.max(F.greatest("i", "j")).alias("m"), F.min(F.least("i", "j")).alias("lo")
-                     ).first()
-    vrow = vector.agg(F.max("i").alias("m"), F.min("i").alias("lo")).first()
+    row = one_row(matrix.agg(F.max(F.greatest("i", "j")).alias("m"),
+                             F.min(F.least("i", "j")).alias("lo")))
+    vrow = one_row(vector.agg(F.max("i").alias("m"), F.min("i").alias("lo")))
     assert row is not None and vrow is not None
     lows = [x for x in (row["lo"], vrow["lo"]) if x is not None]
     if lows and min(lows) < 0:

@@ -17,6 +17,7 @@ from typing import Any
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from mining._frames import one_row
 from mining._iteration import StateStore
 from mining.errors import ConvergenceError, InputError
 from mining.link_analysis import _distributed as D
@@ -112,10 +113,10 @@ def _teleport_table(personalization: DataFrame | None, topics: DataFrame | None
 
 def _check_weights(e: DataFrame) -> int:
     """One aggregate: the edge count, and an error for NaN, infinite or negative weights."""
-    row = e.agg(F.count(F.lit(1)).alias("m"),
-                F.sum(F.when(F.isnan("w") | F.col("w").isin(float("inf"), float("-inf"))
-                             | F.col("w").isNull(), 1).otherwise(0)).alias("bad"),
-                F.min("w").alias("min_w")).first()
+    bad = F.isnan("w") | F.col("w").isin(float("inf"), float("-inf")) | F.col("w").isNull()
+    row = one_row(e.agg(F.count(F.lit(1)).alias("m"),
+                        F.sum(F.when(bad, 1).otherwise(0)).alias("bad"),
+                        F.min("w").alias("min_w")))
     assert row is not None
     if row["bad"]:
         raise InputError(f"edge weights must be finite; {row['bad']} edges have NaN, "

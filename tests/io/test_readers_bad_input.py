@@ -334,6 +334,38 @@ def test_split_file_keeps_exact_line_numbers(
     assert len(pairs) == 1996 and all(str(p["basket"]) == p["item"] for p in pairs)
 
 
+def test_one_split_numbers_lines_as_the_split_table_does(spark: Any, tmp_path: Path) -> None:
+    # one small file is one split: numbered from the scan's row ids, the delimiter decided by
+    # looking at the file; the same file split every 2 KiB goes through the split table
+    lines = [f"{i} {i}" for i in range(1, 601)]
+    lines[99], lines[599] = "\xff bad", "x,y"  # invalid UTF-8; a comma in the last line only
+    plain = write(tmp_path / "one.dat", ("\n".join(lines) + "\n").encode("latin-1"))
+    packed = tmp_path / "one.dat.gz"
+    packed.write_bytes(gzip.compress(Path(plain).read_bytes()))
+
+    def answer() -> tuple[list[Any], list[Any], dict[str, int]]:
+        r = read_baskets(spark, plain)
+        return (sorted(r.data.collect()), rejected(r), r.counts())
+
+    single = answer()
+    assert single[1] == [(100, "invalid UTF-8")]
+    # the comma in line 600 makes every line of the file comma-separated, as with a split table
+    assert single[0][0]["items"] == ["1 1"] and single[0][-1]["items"] == ["x", "y"]
+    key = "spark.sql.files.maxPartitionBytes"
+    old = spark.conf.get(key)
+    spark.conf.set(key, "2048")
+    try:
+        assert spark.read.text(plain).select("_metadata.file_block_start").distinct().count() > 1
+        assert answer() == single
+    finally:
+        spark.conf.set(key, old)
+    r = read_baskets(spark, str(packed))
+    assert (sorted(r.data.collect()), rejected(r)) == single[:2]
+    edges = read_edges(spark, write(tmp_path / "h.csv", "src,dst\n1,2\nx,3\n4,5\n"),
+                       format="csv", header=True)
+    assert rejected(edges) == [(3, "non-numeric node id")]
+
+
 def test_multiple_files_number_lines_per_file_and_baskets_across(
     spark: Any, tmp_path: Path
 ) -> None:

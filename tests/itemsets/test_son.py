@@ -12,7 +12,9 @@ from itemset_oracles import as_dict
 
 from mining.errors import InputError
 from mining.itemsets._local import count_family, family_parents, mine_local
-from mining.itemsets.son import _local_kernel, run_son, split_levels
+from mining.itemsets._result import split_levels
+from mining.itemsets import son
+from mining.itemsets.son import _local_kernel, run_son
 from mining.schemas import ITEMSETS
 
 
@@ -138,3 +140,32 @@ def test_scaled_local_thresholds_miss_no_frequent_itemset():
                 union |= {tuple(r) for sets, _ in levels for r in sets.tolist()}
         frequent = {s for s in _brute_force(baskets, threshold) if len(s) >= 2}
         assert frequent <= union
+
+
+def test_one_job_path_equals_the_passes(groceries, mlxtend_answer, monkeypatch):
+    df, _ = groceries
+    want = mlxtend_answer("groceries", 0.01)
+    one = run_son(df, min_support=0.01)  # small: counted, encoded and mined in one job
+    assert one.details["one_job"] and not one.details["second_pass"]
+    assert as_dict(one.itemsets) == want and one.n_baskets == 9835
+    assert [p["pass_number"] for p in one.passes] == [1, 2]
+    assert one.passes[1]["frequent"] == sum(len(k) >= 2 for k in want)
+    monkeypatch.setattr(son, "ONE_JOB_OCCURRENCES", 1000)  # the task stops reading: passes
+    passes = run_son(df, min_support=0.01)
+    assert "one_job" not in passes.details and as_dict(passes.itemsets) == want
+    assert passes.passes[0]["candidates"] == one.passes[0]["candidates"]  # distinct items
+
+
+@pytest.mark.connect
+def test_one_job_path_on_duplicates_nulls_and_empty_input(spark):
+    rows = [(1, ["a", "b", "a", None]), (2, ["b", "a"]), (3, None), (4, []), (5, ["a", "c"])]
+    df = spark.createDataFrame(rows, "basket long, items array<string>")
+    res = run_son(df, min_support=2)
+    assert res.details["one_job"] and res.n_baskets == 5
+    assert as_dict(res.itemsets) == {("a",): 3, ("b",): 2, ("a", "b"): 2}
+    with pytest.raises(InputError, match="below 2 baskets") as err:
+        run_son(df, min_support=0.2)  # a count of 1 of 5 baskets
+    assert "\n" not in str(err.value)
+    empty = run_son(spark.createDataFrame([], "basket long, items array<string>"),
+                    min_support=2)
+    assert empty.n_baskets == 0 and empty.itemsets.count() == 0

@@ -21,7 +21,7 @@ import os
 import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 from urllib.parse import urlparse
 
 from pyspark.sql import Column
@@ -162,6 +162,25 @@ def sniff(path: Path) -> None:
         )
     if b"\x00" in head:
         raise InputError(f"input file {path} holds NUL bytes: it is binary, not text")
+
+
+def file_contains(path: Path, needle: bytes, *, limit: int) -> bool | None:
+    """Whether the local file's content (decompressed for ``.gz``) holds ``needle``.
+
+    ``None`` when the file is bigger than ``limit`` bytes on disk or compressed otherwise:
+    the caller then asks Spark (a pass over the input) instead of reading it here.
+    """
+    name = path.name.lower()
+    if path.stat().st_size > limit or (name.endswith(_OTHER_CODECS)):
+        return None
+    opener: Any = gzip.open if name.endswith(".gz") else open
+    keep, tail = len(needle) - 1, b""
+    with opener(path, "rb") as f:
+        while chunk := f.read(2**20):
+            if needle in tail + chunk:
+                return True
+            tail = chunk[len(chunk) - keep:] if keep else b""
+    return False
 
 
 def _head(path: Path) -> bytes:

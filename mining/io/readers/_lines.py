@@ -9,6 +9,7 @@ right after the scan), ``value`` (the decoded line) and ``encoding_ok``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -49,6 +50,39 @@ def _big_unsplittable(paths: Sequence[str], recursive: bool) -> bool:
         return any(p.lower().endswith(_UNSPLITTABLE) for p in paths)
     sizes = [f.stat().st_size for f in files if f.name.lower().endswith(_UNSPLITTABLE)]
     return max(sizes, default=0) > REPARTITION_BYTES
+
+
+_BYTE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20,
+               "g": 2**30, "gb": 2**30, "t": 2**40, "tb": 2**40}
+
+
+def _conf_bytes(spark: SparkSession, key: str) -> int:
+    """A byte-size setting ("134217728b", "64MB", "4m") as a number of bytes."""
+    text = str(spark.conf.get(key)).strip().lower()
+    digits = text.rstrip("kmgtb")
+    return int(digits) * _BYTE_UNITS[text[len(digits):]]
+
+
+def single_split(
+    spark: SparkSession, paths: Sequence[str], *, recursive: bool = False
+) -> Path | None:
+    """The one local file of ``paths`` when Spark reads it as one split (one scan task).
+
+    An unsplittable compressed file is always one split. A plain file is when it is no bigger
+    than both ``spark.sql.files.maxPartitionBytes`` and ``spark.sql.files.openCostInBytes``:
+    Spark's split size is ``min(maxPartitionBytes, max(openCostInBytes, bytesPerCore))``, never
+    below that. Then the scan has one partition and ``mid`` is the 0-based line index, so line
+    numbers need no pass over the input (see :func:`number_rows`).
+    """
+    files = local_files(paths, recursive=recursive)
+    if files is None or len(files) != 1:
+        return None
+    file = files[0]
+    if file.name.lower().endswith(_UNSPLITTABLE):
+        return file
+    limit = min(_conf_bytes(spark, "spark.sql.files.maxPartitionBytes"),
+                _conf_bytes(spark, "spark.sql.files.openCostInBytes"))
+    return file if file.stat().st_size <= limit else None
 
 
 def scan_text(
@@ -117,6 +151,7 @@ def number_rows(
     header: bool = False,
     file_any: Mapping[str, Column] | None = None,
     first_line: Mapping[str, Callable[[Column], Column]] | None = None,
+    single: bool = False,
 ) -> DataFrame:
     """Add exact ``line_number`` and ``ordinal`` to ``rows`` (a subset of ``lines``).
 
@@ -130,8 +165,16 @@ def number_rows(
     The rows of one file split are contiguous in one scan partition, so a row's index in its
     split is ``mid - min(mid)`` of the split, and a split's offset is the number of lines in
     the earlier splits of the file. The split table (one row per file split) is aggregated in
-    one extra pass over the input and broadcast; nothing else is shuffled.
+    one extra pass over the input and broadcast; nothing else is shuffled. ``single=True``
+    (the input is one split, see :func:`single_split`) numbers the lines from ``mid`` with no
+    pass, unless ``file_any`` or ``first_line`` need one.
     """
+    if single and not file_any and not first_line:
+        head = 1 if header else 0
+        return rows.withColumns({
+            "line_number": F.col("mid") + 1,
+            "ordinal": F.col("mid") + (1 - head),
+        })
     keys = ["source_file", "block"]
     firsts = dict(first_line or {})
     aggs = [

@@ -55,6 +55,7 @@ def split_rows(
     lines: DataFrame | None = None,
     number_line: bool = True,
     metrics: Mapping[str, Column] | None = None,
+    single: bool = False,
 ) -> tuple[DataFrame, DataFrame, Probe]:
     """Observe the staged rows, then split them into valid rows and the quarantine table.
 
@@ -62,7 +63,8 @@ def split_rows(
     columns, and ``line_number`` unless ``lines`` is given: then line numbers are added to the
     quarantine branch only (the valid branch does not pay for numbering).
     ``number_line=False`` leaves the quarantine's ``line_number`` null. ``metrics`` adds
-    reader-specific observed counts.
+    reader-specific observed counts. ``single``: the input is one split (see
+    :func:`~mining.io.readers._lines.number_rows`).
     """
     skip, reason = F.col("skip"), F.col("reason")
     staged = staged.withColumn("reason", F.when(~skip, reason))
@@ -82,7 +84,7 @@ def split_rows(
     if not number_line:
         bad = bad.withColumn("line_number", F.lit(None).cast("long"))
     elif lines is not None:
-        bad = number_rows(lines, bad)
+        bad = number_rows(lines, bad, single=single)
     quarantine = conform(
         bad.select(
             "source_file",

@@ -7,12 +7,14 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mining._frames import conform
+from mining._frames import conform, one_row
 from mining.errors import InputError
-from mining.io.readers._inputs import PathArg, resolve_paths
+from mining.io.readers._inputs import PathArg, file_contains, resolve_paths
 from mining.io.readers._lines import (
+    REPARTITION_BYTES,
     number_rows,
     scan_text,
+    single_split,
     split_trimmed,
     strip,
 )
@@ -100,8 +102,11 @@ def read_baskets(
     job at ``counts()`` time).
 
     Cost: lines layout, two passes over the input (one counts the lines of each file split
-    for exact basket ids) and no shuffle of the baskets; long layout, one pass and two
-    shuffles (pair deduplication, grouping).
+    for exact basket ids) and no shuffle of the baskets, or one pass when the input is one
+    local file read as one split (a ``.gz`` file, or a plain one up to 4 MiB: see
+    ``single_split``; with ``delimiter=None`` the file is then looked at for a comma here,
+    up to 16 MiB on disk); long layout, one pass and two shuffles (pair deduplication,
+    grouping).
 
     Baskets are the input of the market-basket model (MMDS §6.1).
 
@@ -115,15 +120,19 @@ def read_baskets(
         raise InputError(f"unknown basket layout {layout!r} or negative column")
     paths = resolve_paths(path)
     lines = scan_text(spark, paths, encoding=encoding, partitions=partitions)
+    one = single_split(spark, paths)
     if layout == "lines":
+        # one file: decide the delimiter here rather than with a pass over the input
+        comma = None if delimiter is not None or one is None else file_contains(
+            one, b",", limit=REPARTITION_BYTES)
         baskets, quarantine, probes = _lines_layout(
-            lines, delimiter, bool(header), max_line_length
+            lines, delimiter, bool(header), max_line_length, comma=comma, single=one is not None
         )
     else:
         head = True if header is None else header
         columns = (basket_column, item_column)
         baskets, quarantine, probes = _long_layout(
-            lines, delimiter, head, columns, max_line_length
+            lines, delimiter, head, columns, max_line_length, single=one is not None
         )
     data = conform(baskets, BASKETS)
 
@@ -137,15 +146,19 @@ def read_baskets(
 
     def items() -> int:
         items = data.select(F.explode("items").alias("item"))
-        row = items.agg(F.count_distinct("item")).first()
+        row = one_row(items.agg(F.count_distinct("item")))
         return int(row[0]) if row is not None else 0
 
     checks = (("_rows_in", "_rows_valid"), ("_grouped", "rows_kept"))
     return ReadResult(data, quarantine, {}, probes, derive, {"items": items}, checks)
 
 
-def _items(value: Column, delimiter: str | None) -> Column:
-    if delimiter is None:
+def _items(value: Column, delimiter: str | None, comma: bool | None) -> Column:
+    """The non-empty fields; ``delimiter=None``: commas if ``comma`` (``None``: the file's
+    ``has_comma`` flag), else runs of whitespace."""
+    if delimiter is None and comma is not None:
+        fields = split_trimmed(value, ",") if comma else F.split(strip(value), r"\s+")
+    elif delimiter is None:
         fields = F.when(F.col("has_comma"), split_trimmed(value, ",")).otherwise(
             F.split(strip(value), r"\s+")
         )
@@ -155,17 +168,24 @@ def _items(value: Column, delimiter: str | None) -> Column:
 
 
 def _lines_layout(
-    lines: DataFrame, delimiter: str | None, header: bool, max_length: int
+    lines: DataFrame,
+    delimiter: str | None,
+    header: bool,
+    max_length: int,
+    *,
+    comma: bool | None,
+    single: bool,
 ) -> tuple[DataFrame, DataFrame, tuple[Probe, ...]]:
     """One basket per line: the baskets, the quarantine and the probes."""
-    flags = {"has_comma": F.col("value").contains(",")} if delimiter is None else None
-    rows = number_rows(lines, lines, header=header, file_any=flags)
+    auto = delimiter is None and comma is None
+    flags = {"has_comma": F.col("value").contains(",")} if auto else None
+    rows = number_rows(lines, lines, header=header, file_any=flags, single=single)
     staged = rows.select(
         "source_file", "block", "mid", "value", "line_number",
         (F.lit(header) & (F.col("line_number") == 1)).alias("skip"),
         first_reason(line_checks(max_length)).alias("reason"),
         F.col("ordinal").alias("basket"),
-        _items(F.col("value"), delimiter).alias("raw_items"),
+        _items(F.col("value"), delimiter, comma).alias("raw_items"),
     )  # fmt: skip
     valid, quarantine, probe = split_rows(staged, "baskets", locator="line")
     baskets = valid.select(
@@ -194,9 +214,11 @@ def _long_layout(
     header: bool,
     columns: tuple[int, int],
     max_length: int,
+    *,
+    single: bool,
 ) -> tuple[DataFrame, DataFrame, tuple[Probe, ...]]:
     """One (basket, item) pair per line: the grouped baskets, the quarantine and the probes."""
-    rows = number_rows(lines, lines, header=True) if header else lines
+    rows = number_rows(lines, lines, header=True, single=single) if header else lines
     value = F.col("value")
     fields = split_trimmed(value, delimiter or ",")
     needed = max(columns) + 1
@@ -220,7 +242,7 @@ def _long_layout(
         item.alias("item"),
     )  # fmt: skip
     valid, quarantine, probe = split_rows(
-        staged, "baskets", locator="line", lines=None if header else lines
+        staged, "baskets", locator="line", lines=None if header else lines, single=single
     )
     pairs, kept = observe(
         valid.groupBy("basket", "item").agg(F.count("*").alias("n")),

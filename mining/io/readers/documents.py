@@ -21,6 +21,7 @@ from mining.io.readers._lines import (
     number_rows,
     quote_regex,
     scan_text,
+    single_split,
     strip,
 )
 from mining.io.readers._reuters import reuters_documents
@@ -157,7 +158,10 @@ def read_documents(
     elif layout == "lines":
         positions = _line_columns(id_column, text_column, label_column)
         lines = scan_text(spark, paths, encoding=charset, partitions=partitions)
-        docs, quarantine, probe = _lines(lines, positions, delimiter, header, max_line_length)
+        one = single_split(spark, paths) is not None
+        docs, quarantine, probe = _lines(
+            lines, positions, delimiter, header, max_line_length, single=one
+        )
     elif layout == "csv":
         names = (id_column, "text" if text_column is None else text_column, label_column)
         docs, quarantine, probe = csv_documents(
@@ -250,13 +254,15 @@ def _lines(
     delimiter: str,
     header: bool,
     max_length: int,
+    *,
+    single: bool,
 ) -> Staged:
     id_c, text_c, label_c = columns
     n = max(c for c in columns if c is not None) + 1
     # the text takes the rest of the line when it is the last field
     fields = F.split(F.col("value"), quote_regex(delimiter), n if text_c == n - 1 else -1)
     numbered = id_c is None or header
-    rows = number_rows(lines, lines, header=header) if numbered else lines
+    rows = number_rows(lines, lines, header=header, single=single) if numbered else lines
     doc_id = strip(F.get(fields, id_c)) if id_c is not None else F.col("ordinal").cast("string")
     label = F.nullif(strip(F.get(fields, label_c)), F.lit("")) if label_c is not None else None
     skip = strip(F.col("value")) == ""
@@ -277,4 +283,6 @@ def _lines(
         F.get(fields, text_c).alias("text"),
         (label if label is not None else F.lit(None).cast("string")).alias("label"),
     )  # fmt: skip
-    return split_rows(staged, "documents", locator="line", lines=None if numbered else lines)
+    return split_rows(
+        staged, "documents", locator="line", lines=None if numbered else lines, single=single
+    )

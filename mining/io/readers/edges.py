@@ -7,13 +7,14 @@ from typing import Literal
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from mining._frames import conform
+from mining._frames import conform, one_row
 from mining.errors import InputError
 from mining.io.readers._ids import dense_ids
 from mining.io.readers._inputs import PathArg, resolve_paths
 from mining.io.readers._lines import (
     number_rows,
     scan_text,
+    single_split,
     split_trimmed,
     strip,
 )
@@ -138,14 +139,15 @@ def read_edges(
         raise InputError("duplicate_weight must be 'first' or 'sum'; columns must be >= 0")
     paths = resolve_paths(path)
     lines = scan_text(spark, paths, encoding=encoding, partitions=partitions)
-    rows = number_rows(lines, lines, header=True) if header else lines
+    one = single_split(spark, paths) is not None
+    rows = number_rows(lines, lines, header=True, single=one) if header else lines
     staged = _stage(
         rows, format=format, delimiter=delimiter, comment=comment, header=header,
         max_length=max_line_length, columns=(src_column, dst_column, weight_column),
         node_ids=node_ids,
     )  # fmt: skip
     valid, quarantine, probe = split_rows(
-        staged, "edges", locator="line", lines=None if header else lines
+        staged, "edges", locator="line", lines=None if header else lines, single=one
     )
 
     edges, kept = _deduplicate(valid, directed=directed, dedup=dedup, weights=duplicate_weight)
@@ -173,7 +175,7 @@ def read_edges(
         if "node_map" in extras:
             return extras["node_map"].count()
         ids = data.select(F.explode(F.array("src", "dst")).alias("node"))
-        row = ids.agg(F.count_distinct("node")).first()
+        row = one_row(ids.agg(F.count_distinct("node")))
         return int(row[0]) if row is not None else 0
 
     return ReadResult(data, quarantine, extras, (probe, kept), derive, {"nodes": nodes})

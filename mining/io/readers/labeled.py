@@ -17,6 +17,7 @@ from mining.io.readers._lines import (
     number_rows,
     quote_regex,
     scan_text,
+    single_split,
     strip,
 )
 from mining.io.readers._stage import first_reason, line_checks, split_rows
@@ -132,7 +133,7 @@ def read_labeled(
     paths = resolve_paths(path)
     lines = scan_text(spark, paths, encoding=encoding, partitions=partitions)
     if format == "libsvm":
-        rows = number_rows(lines, lines)
+        rows = number_rows(lines, lines, single=single_split(spark, paths) is not None)
         parsed, checks = _libsvm(n_features)
     else:
         def width(line: Column) -> Column:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation
 
+from mining._frames import one_row
 from mining.errors import InputError
 from mining.io.readers._failures import explain_read_failure
 
@@ -190,7 +191,7 @@ class ReadResult:
         for probe in self._probes:
             got = None if recompute else _peek(probe.observation)
             if got is None:
-                row = probe.base.agg(*probe.metrics).first()
+                row = one_row(probe.base.agg(*probe.metrics))
                 got = row.asDict() if row is not None else {}
             merged.update({k: int(v or 0) for k, v in got.items()})
         return merged
