@@ -20,7 +20,7 @@ import pyarrow as pa
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
-from mining._arrays import unique
+from mining._arrays import run_pairs
 from mining.itemsets._encode import unpack_baskets
 
 __all__ = [
@@ -50,22 +50,10 @@ _PARTIALS_ARROW = to_arrow_schema(PARTIALS)  # the Arrow twin of the Spark schem
 
 
 def pair_positions(lengths: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Positions ``(p, q)``, ``p < q``, of every pair of every basket in a flat value array.
-
-    Baskets of one length ``L`` form a matrix (baskets x L); ``np.triu_indices(L, 1)`` picks
-    all its pairs at once, so the Python loop runs over distinct lengths, not baskets; in
-    blocks of at most ``_MAX_BLOCK`` pairs.
-    """
+    """Positions ``(p, q)``, ``p < q``, of every pair of every basket in a flat value array
+    (:func:`~mining._arrays.run_pairs` over the baskets' runs)."""
     starts = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)[:-1]])
-    for length in unique(lengths):
-        if length < 2:
-            continue
-        first = starts[lengths == length]
-        a, b = np.triu_indices(int(length), 1)
-        step = max(1, _MAX_BLOCK // len(a))
-        for lo in range(0, len(first), step):
-            block = first[lo:lo + step, None]
-            yield (block + a).ravel(), (block + b).ravel()
+    return run_pairs(lengths, starts)
 
 
 def pair_blocks(lengths: np.ndarray, ids: np.ndarray, m: int) -> Iterator[np.ndarray]:

@@ -30,6 +30,7 @@ file (a gzip file cut beyond its first KiB, any remote file) fails that job with
 from __future__ import annotations
 
 from mining.io.readers._failures import explain_read_failure
+from mining.io.readers._inputs import input_bytes
 from mining.io.readers.baskets import read_baskets
 from mining.io.readers.documents import read_documents
 from mining.io.readers.edges import read_edges
@@ -39,6 +40,7 @@ from mining.io.readers.result import ReadResult
 __all__ = [
     "ReadResult",
     "explain_read_failure",
+    "input_bytes",
     "read_baskets",
     "read_documents",
     "read_edges",

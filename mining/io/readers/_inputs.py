@@ -22,9 +22,9 @@ import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Union
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from mining.errors import InputError
@@ -84,6 +84,27 @@ def local_path(text: str) -> str | None:
     if parsed.scheme in ("", "file") or len(parsed.scheme) == 1:  # 1 letter: a Windows drive
         return parsed.path if parsed.scheme == "file" else text
     return None
+
+
+def input_bytes(df: DataFrame) -> tuple[int, int] | None:
+    """On-disk bytes of the files ``df`` reads, ``(plain, compressed)``; ``None`` if unknown.
+
+    From ``DataFrame.inputFiles()`` (Spark's best effort: the file scans of the plan; ``(0,
+    0)`` for a frame of local data). ``None`` when a file is not on a local file system this
+    process sees (a remote URI, or a Spark Connect server on another machine).
+    """
+    plain = compressed = 0
+    for uri in df.inputFiles():
+        local = local_path(uri)
+        path = Path(unquote(local)) if local is not None else None  # URIs write %20
+        if path is None or not path.is_file():
+            return None
+        size = path.stat().st_size
+        if path.name.lower().endswith(COMPRESSED):
+            compressed += size
+        else:
+            plain += size
+    return plain, compressed
 
 
 def input_error(paths: Sequence[str], exc: Exception) -> InputError:
