@@ -70,8 +70,11 @@ def count_items(baskets: DataFrame, *, min_support: float) -> FrequentItems:
 
     The ``items`` column is persisted (the job that counts also fills the cache), so the
     encoding reads the cache, not the input again (a validating reader's plan runs once).
-    Counting is explode + group-by in the JVM: measured on retail (88k baskets, one task) at
-    0.23-0.35 s against 0.9-1.0 s for a numpy kernel that first moves every string to Python.
+    Counting is explode + group-by in the JVM, spread over the input's tasks. (For a small
+    input one task does better with Arrow's dictionary encoding, in one job with the mining:
+    :mod:`mining.itemsets._onetask`. An earlier measurement here, 0.9-1.0 s for such a
+    kernel on retail against 0.23-0.35 s in the JVM, was the cost of ``first()``, which
+    forks a new Python worker per job; see :func:`mining._frames.one_row`.)
     Each basket contributes a null marker besides its distinct items: the null group's count
     is N, empty baskets included. Items below 2 baskets (or below the threshold when it is a
     count) are dropped before the one row reaches the driver.

@@ -11,9 +11,9 @@ import pytest
 from itemset_oracles import as_dict
 
 from mining.errors import InputError
+from mining.itemsets import son
 from mining.itemsets._local import count_family, family_parents, mine_local
 from mining.itemsets._result import split_levels
-from mining.itemsets import son
 from mining.itemsets.son import _local_kernel, run_son
 from mining.schemas import ITEMSETS
 

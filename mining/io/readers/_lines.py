@@ -57,10 +57,12 @@ _BYTE_UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "m": 2**20, "mb": 2**20,
 
 
 def _conf_bytes(spark: SparkSession, key: str) -> int:
-    """A byte-size setting ("134217728b", "64MB", "4m") as a number of bytes."""
+    """A byte-size setting ("134217728b", "64MB", "4m") as a number of bytes; 0 if unreadable
+    (then no input counts as one split: the numbering pass runs, which is always right)."""
     text = str(spark.conf.get(key)).strip().lower()
     digits = text.rstrip("kmgtb")
-    return int(digits) * _BYTE_UNITS[text[len(digits):]]
+    unit = _BYTE_UNITS.get(text[len(digits):])
+    return int(digits) * unit if digits.isdigit() and unit is not None else 0
 
 
 def single_split(
