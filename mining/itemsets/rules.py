@@ -11,17 +11,30 @@ right after the explode, which bounds the joins and the output but not the explo
 Two shuffle (or broadcast) joins on the array key look up the antecedent's and consequent's
 counts, then one projection computes the metrics. Confidence is the ratio of the exact counts
 (one rounding; mlxtend's ratio of rounded fractions differs from it in the last bit or two).
+
+A table of at most ``LOCAL_ITEMSETS`` itemsets and ``LOCAL_CANDIDATES`` candidate rules is
+collected instead (one job) and its rules computed in numpy (:mod:`._rules_local`), bit for
+bit the same: on retail at 0.5% (580 itemsets) 0.35 s against 1.32 s for the plan.
 """
 
 from __future__ import annotations
 
 import logging
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from mining._frames import conform, one_row
 from mining.errors import InputError
+from mining.itemsets._rules_local import (
+    LOCAL_CANDIDATES,
+    LOCAL_ITEMSETS,
+    encode_table,
+    local_rules,
+)
 from mining.schemas import RULES
 
 log = logging.getLogger(__name__)
@@ -81,8 +94,10 @@ def association_rules(
     Cost: sum over itemsets of 2^k - 2 candidate rules (see the module docstring). Conviction's
     1 - confidence is zero exactly when ``support_count`` equals the antecedent's count; that
     case is chosen by ``F.when`` first, so no division by zero is evaluated (safe under
-    ``spark.sql.ansi.enabled``). One small job runs at call time (the size and count checks);
-    cache ``itemsets`` if it is expensive, as the rule plan reads it three times.
+    ``spark.sql.ansi.enabled``). One small job runs at call time: it collects a small table
+    (the rules are then computed in numpy and returned as a local DataFrame), or checks sizes
+    and counts of a big one; cache ``itemsets`` if it is expensive, as the rule plan reads it
+    three times.
 
     Examples
     --------
@@ -91,6 +106,12 @@ def association_rules(
     """
     check_rule_options(n_baskets=n_baskets, min_confidence=min_confidence, min_lift=min_lift,
                        max_consequent_size=max_consequent_size)
+    small = _small_table(itemsets)
+    if small is not None:
+        items, levels = encode_table(small)
+        rules_table = local_rules(items, levels, n_baskets, min_confidence=min_confidence,
+                                  min_lift=min_lift, max_consequent_size=max_consequent_size)
+        return itemsets.sparkSession.createDataFrame(rules_table, RULES)
     table = _checked_table(itemsets)
     counts = table.select("items", "support_count")
     rules = (
@@ -126,13 +147,47 @@ def check_rule_options(*, n_baskets: int, min_confidence: float, min_lift: float
                          f"got {max_consequent_size!r}")
 
 
-def _checked_table(itemsets: DataFrame) -> DataFrame:
-    """The needed columns, after one job that refuses tables the rule plan cannot handle."""
+def _columns(itemsets: DataFrame) -> DataFrame:
+    """The columns the rules need, typed (a one-line error when one is missing)."""
     missing = [c for c in ("items", "size", "support_count") if c not in itemsets.columns]
     if missing:
         raise InputError(f"itemsets lacks column(s) {', '.join(missing)} (see schemas.ITEMSETS)")
-    table = itemsets.select("items", F.col("size").cast("int"),
-                            F.col("support_count").cast("long"))
+    return itemsets.select("items", F.col("size").cast("int"),
+                           F.col("support_count").cast("long"))
+
+
+def _small_table(itemsets: DataFrame) -> pa.Table | None:
+    """The table as Arrow when it is small enough for :mod:`._rules_local` (one job), checked."""
+    table = _columns(itemsets).limit(LOCAL_ITEMSETS + 1).toArrow()
+    if table.num_rows > LOCAL_ITEMSETS:
+        return None
+    sizes = table.column("size").to_numpy().astype(np.int64)
+    lengths = pc.fill_null(pc.list_value_length(table.column("items")), 0).to_numpy()
+    counts = table.column("support_count").to_numpy()
+    _refuse(int((sizes != lengths).sum()), int(counts.min()) if len(counts) else None,
+            int(sizes.max()) if len(sizes) else None)
+    candidates = float(np.sum(2.0 ** sizes[sizes >= 2] - 2))
+    log.info("association rules: %d candidate rules from itemsets of up to %s items (in "
+             "numpy)", int(candidates), int(sizes.max()) if len(sizes) else None)
+    return table if candidates <= LOCAL_CANDIDATES else None
+
+
+def _refuse(bad_sizes: int, smallest_count: int | None, largest: int | None) -> None:
+    """The one-line errors of a table the rules cannot be built from."""
+    if bad_sizes:
+        raise InputError(f"{bad_sizes} itemset(s) have a size that is not their "
+                         "number of items")
+    if smallest_count is not None and smallest_count < 1:
+        raise InputError(f"itemsets have support_count {smallest_count}; a frequent "
+                         "itemset occurs in at least 1 basket")
+    if largest is not None and largest > MAX_RULE_ITEMSET_SIZE:
+        raise InputError(f"an itemset has {largest} items; rules are enumerated for "
+                         f"at most {MAX_RULE_ITEMSET_SIZE} (2^k - 2 rules per k-itemset)")
+
+
+def _checked_table(itemsets: DataFrame) -> DataFrame:
+    """The needed columns, after one job that refuses tables the rule plan cannot handle."""
+    table = _columns(itemsets)
     many = F.col("size") >= 2
     stats = one_row(table.agg(
         F.max("size").alias("largest"),
@@ -141,15 +196,7 @@ def _checked_table(itemsets: DataFrame) -> DataFrame:
         F.sum(F.when(many, F.pow(F.lit(2.0), F.col("size")) - 2)).alias("candidates"),
     ))
     assert stats is not None  # a global aggregate always returns one row
-    if stats["bad_sizes"]:
-        raise InputError(f"{stats['bad_sizes']} itemset(s) have a size that is not their "
-                         "number of items")
-    if stats["smallest_count"] is not None and stats["smallest_count"] < 1:
-        raise InputError(f"itemsets have support_count {stats['smallest_count']}; a frequent "
-                         "itemset occurs in at least 1 basket")
-    if stats["largest"] is not None and stats["largest"] > MAX_RULE_ITEMSET_SIZE:
-        raise InputError(f"an itemset has {stats['largest']} items; rules are enumerated for "
-                         f"at most {MAX_RULE_ITEMSET_SIZE} (2^k - 2 rules per k-itemset)")
+    _refuse(stats["bad_sizes"], stats["smallest_count"], stats["largest"])
     log.info("association rules: %d candidate rules from itemsets of up to %s items",
              int(stats["candidates"] or 0), stats["largest"])
     return table

@@ -17,6 +17,7 @@ from mlxtend.frequent_patterns import fpgrowth
 from mlxtend.preprocessing import TransactionEncoder
 
 from mining.errors import InputError
+from mining.itemsets import rules as rules_module
 from mining.itemsets.closed import closed_itemsets, maximal_itemsets
 from mining.itemsets.rules import MAX_RULE_ITEMSET_SIZE, association_rules
 from mining.schemas import ITEMSETS, RULES
@@ -140,6 +141,24 @@ HAND_ROWS = [  # every itemset in at least 2 of the 6 baskets
 
 # --- association rules --------------------------------------------------------------------------
 
+@pytest.fixture(params=["numpy", "spark plan"])
+def rule_path(request, monkeypatch):
+    """Both ways to the rules: small tables in numpy, the Spark plan (every table as big)."""
+    if request.param == "spark plan":
+        monkeypatch.setattr(rules_module, "LOCAL_ITEMSETS", 0)
+    return request.param
+
+
+def test_numpy_and_spark_plan_give_the_same_bits(spark, groceries, monkeypatch):
+    n = len(groceries)
+    df = itemset_frame(spark, itemset_rows(frequent(groceries, 0.01), n)).cache()
+    small = collect_rules(association_rules(df, n_baskets=n))
+    monkeypatch.setattr(rules_module, "LOCAL_ITEMSETS", 0)
+    planned = collect_rules(association_rules(df, n_baskets=n))
+    assert len(small) > 200 and small == planned  # every metric equal, +inf included
+    df.unpersist()
+
+
 @pytest.mark.parametrize("min_confidence", [0.0, 0.3])
 def test_rules_match_mlxtend_on_groceries(grocery_case, min_confidence):
     _, freq, df, n = grocery_case
@@ -172,7 +191,7 @@ def test_rules_match_mlxtend_on_retail(spark, shared_data):
 
 
 @pytest.mark.connect
-def test_hand_example_rules_and_summaries(spark):
+def test_hand_example_rules_and_summaries(spark, rule_path):
     df = itemset_frame(spark, HAND_ROWS)
     rules = collect_rules(association_rules(df, n_baskets=6, min_confidence=0.5))
     c_ab = rules[(("c",), ("a", "b"))]  # c is in 2 baskets, both holding a and b
@@ -186,7 +205,7 @@ def test_hand_example_rules_and_summaries(spark):
     assert maximal == {("d",), ("a", "b", "c")}
 
 
-def test_conviction_is_infinite_under_ansi_mode(spark):
+def test_conviction_is_infinite_under_ansi_mode(spark, rule_path):
     before = spark.conf.get("spark.sql.ansi.enabled")
     spark.conf.set("spark.sql.ansi.enabled", "true")
     try:
@@ -215,7 +234,7 @@ def test_bad_arguments_are_one_line_input_errors(spark, kwargs, message):
     assert "\n" not in str(info.value)
 
 
-def test_bad_tables_are_refused(spark):
+def test_bad_tables_are_refused(spark, rule_path):
     items = [f"i{j:02d}" for j in range(MAX_RULE_ITEMSET_SIZE + 1)]
     huge = itemset_frame(spark, [(items, len(items), 5, 0.5)])
     with pytest.raises(InputError, match="rules are enumerated for at most"):
