@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["run_pairs", "unique"]
+__all__ = ["ranges", "run_pairs", "unique"]
 
 _MAX_BLOCK = 4_000_000  # pair positions generated at once (32 MB of int64)
 
@@ -46,3 +46,11 @@ def run_pairs(sizes: np.ndarray, starts: np.ndarray) -> Iterator[tuple[np.ndarra
         for lo in range(0, len(first), step):
             block = first[lo:lo + step, None]
             yield (block + p).ravel(), (block + q).ravel()
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenated positions ``starts[i] .. starts[i] + lengths[i] - 1`` (int64)."""
+    starts, lengths = np.asarray(starts, np.int64), np.asarray(lengths, np.int64)
+    total = int(lengths.sum())
+    begin = np.cumsum(lengths) - lengths
+    return np.repeat(starts - begin, lengths) + np.arange(total, dtype=np.int64)

@@ -88,7 +88,7 @@ def _fit(col: Column, have: T.StructField, f: T.StructField) -> Column:
         col = col.cast(dtype)
     if f.nullable:
         return col if have.nullable else F.when(col.isNotNull(), col)
-    return F.coalesce(col, _zero(dtype))
+    return F.coalesce(col, _zero(dtype)) if have.nullable else col
 
 
 def _zero(dtype: T.DataType) -> Column:
@@ -98,6 +98,8 @@ def _zero(dtype: T.DataType) -> Column:
         return F.lit("")
     if isinstance(dtype, T.BooleanType):
         return F.lit(False)
+    if isinstance(dtype, T.BinaryType):
+        return F.unhex(F.lit(""))
     return F.lit(0).cast(dtype)
 
 

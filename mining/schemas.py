@@ -284,6 +284,75 @@ ITEMSET_PASSES = T.StructType(
     ]
 )
 
+# --- similar items (MMDS chapter 3) -------------------------------------------------------------
+
+# A document's MinHash signature (§3.3): `n_shingles` distinct shingles; `empty` = it has none
+# (its signature is all 0xFF bytes and it is never a candidate); `signature` holds the num_perm
+# uint32 minima packed little-endian (4 bytes each: compact, and one copy to cache or move).
+SIGNATURES = T.StructType(
+    [
+        T.StructField("doc_id", T.StringType(), nullable=False),
+        T.StructField("n_shingles", T.IntegerType(), nullable=False),
+        T.StructField("empty", T.BooleanType(), nullable=False),
+        T.StructField("signature", T.BinaryType(), nullable=False),
+    ]
+)
+
+# A candidate pair of LSH banding (§3.4.1), doc_a < doc_b: `band_hits` = bands in which their
+# signatures share a bucket; `estimated_jaccard` = fraction of agreeing MinHash values (§3.3.3);
+# `jaccard` = the exact Jaccard similarity of their shingle sets (64-bit shingle keys).
+CANDIDATE_PAIRS = T.StructType(
+    [
+        T.StructField("doc_a", T.StringType(), nullable=False),
+        T.StructField("doc_b", T.StringType(), nullable=False),
+        T.StructField("band_hits", T.IntegerType(), nullable=False),
+        T.StructField("estimated_jaccard", T.DoubleType(), nullable=False),
+        T.StructField("jaccard", T.DoubleType(), nullable=False),
+    ]
+)
+
+# A verified pair (§3.4.3): a candidate whose exact Jaccard similarity is at least the threshold.
+SIMILAR_PAIRS = T.StructType(
+    [
+        T.StructField("doc_a", T.StringType(), nullable=False),
+        T.StructField("doc_b", T.StringType(), nullable=False),
+        T.StructField("jaccard", T.DoubleType(), nullable=False),
+        T.StructField("band_hits", T.IntegerType(), nullable=False),
+    ]
+)
+
+# A band bucket holding more than `max_bucket` documents: reported, not expanded into pairs
+# (its documents still pair through their other bands). `bucket` is the FNV-1a 64 band key.
+OVERSIZED_BUCKETS = T.StructType(
+    [
+        T.StructField("band", T.IntegerType(), nullable=False),
+        T.StructField("bucket", T.LongType(), nullable=False),
+        T.StructField("size", T.LongType(), nullable=False),
+    ]
+)
+
+# The S-curve of the banding used (§3.4.2): P(candidate) = 1 - (1 - s^rows)^bands at similarity
+# s, with the threshold asked for and the bands and rows chosen (one row per point).
+S_CURVE = T.StructType(
+    [
+        T.StructField("similarity", T.DoubleType(), nullable=False),
+        T.StructField("probability", T.DoubleType(), nullable=False),
+        T.StructField("bands", T.IntegerType(), nullable=False),
+        T.StructField("rows", T.IntegerType(), nullable=False),
+        T.StructField("threshold", T.DoubleType(), nullable=False),
+    ]
+)
+
+# A duplicate group (§3.4.3): a document of some verified pair, its connected component's
+# smallest `doc_id` in string order (`cluster`) and the documents in it (`cluster_size`).
+DUPLICATE_CLUSTERS = T.StructType(
+    [
+        T.StructField("doc_id", T.StringType(), nullable=False),
+        T.StructField("cluster", T.StringType(), nullable=False),
+        T.StructField("cluster_size", T.LongType(), nullable=False),
+    ]
+)
+
 # Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
 # (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
 # unless the caller passes `schema=` explicitly. A table with neither cannot be published.
@@ -303,4 +372,11 @@ RESULT_TABLES: dict[str, T.StructType] = {
     "rules": RULES,
     "itemset_passes": ITEMSET_PASSES,
     "itemsets_quarantine": QUARANTINE,
+    "signatures": SIGNATURES,
+    "candidate_pairs": CANDIDATE_PAIRS,
+    "similar_pairs": SIMILAR_PAIRS,
+    "oversized_buckets": OVERSIZED_BUCKETS,
+    "s_curve": S_CURVE,
+    "duplicate_clusters": DUPLICATE_CLUSTERS,
+    "similar_quarantine": QUARANTINE,
 }

@@ -51,3 +51,49 @@ def convergence_plot(history: Sequence[dict[str, Any]], path: str | Path, *,
     plt.close(fig)
     os.replace(tmp, out)
     return out
+
+
+def s_curve_plot(similarity: Sequence[float], probability: Sequence[float], path: str | Path,
+                 *, bands: int, rows: int, threshold: float) -> Path:
+    """Plot LSH's S-curve ``P(candidate | similarity)`` with the threshold (MMDS §3.4.2).
+
+    Parameters
+    ----------
+    similarity, probability
+        The curve's points (as the ``s_curve`` table holds them).
+    path
+        PNG file to write (atomically); parent directories are created.
+    bands, rows
+        The banding, named in the title.
+    threshold
+        The similarity asked for: a vertical line, with the curve's value there.
+
+    Returns
+    -------
+    Path
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
+    ax.plot(similarity, probability, label=f"1 - (1 - s^{rows})^{bands}")
+    at = 1.0 - (1.0 - threshold**rows) ** bands
+    ax.axvline(threshold, color="grey", linestyle="--", label=f"threshold {threshold:g}")
+    ax.plot([threshold], [at], "o", color="C3", label=f"P = {at:.3f} at the threshold")
+    ax.set_xlabel("Jaccard similarity s")
+    ax.set_ylabel("probability of becoming a candidate")
+    ax.set_title(f"LSH S-curve: {bands} bands of {rows} rows")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out

@@ -40,10 +40,10 @@ from mining.similar import (
     s_curve_table,
 )
 from mining.similar._banding import fnv1a_64
-from mining.similar._minhash import MERSENNE_61, hash_parameters, universal_hash
+from mining.similar._minhash import hash_parameters, universal_hash
 
-P61 = MERSENNE_61
 M32 = 0xFFFFFFFF
+M64 = 2**64
 
 
 # --- independent implementations ------------------------------------------------------------
@@ -226,31 +226,43 @@ def test_shingling_rejects_bad_options():
 
 # --- MinHash --------------------------------------------------------------------------------
 
+def multiply_add_shift_py(a: int, b: int, x: int) -> int:
+    """Dietzfelbinger's ``h(x) = ((a x + b) mod 2^64) >> 32`` with unbounded integers."""
+    return ((a * x + b) % M64) >> 32
+
+
 def test_universal_hash_is_exact_against_python_integers():
     rng = np.random.default_rng(11)
-    a = np.concatenate([np.array([1, P61 - 1, 2**31 - 1, 2**31, 2**60, 2**30], np.uint64),
-                        rng.integers(1, P61, 58, dtype=np.uint64)])
-    b = np.concatenate([np.array([P61 - 1, P61 - 1, 0, P61 - 1, 1, 2**60], np.uint64),
-                        rng.integers(0, P61, 58, dtype=np.uint64)])
+    top = M64 - 1
+    a = np.concatenate([np.array([0, 1, top, 2**63, 2**32, 2**32 + 1, top, 3], np.uint64),
+                        rng.integers(0, M64, 56, dtype=np.uint64)])
+    b = np.concatenate([np.array([top, top, top, 2**63, 0, top, 0, 2**32 - 1], np.uint64),
+                        rng.integers(0, M64, 56, dtype=np.uint64)])
     x = np.concatenate([np.array([0, 1, 2**31, 2**32 - 1, 2**32 - 2], np.uint32),
                         rng.integers(0, 2**32, 995, dtype=np.uint64).astype(np.uint32)])
-    assert a.dtype == b.dtype == np.uint64 and int(a[1]) == P61 - 1  # no float round trip
-    # a = 1, b = p - 1, x = 1: a x + b = p folds to p, which only the last step maps to 0
+    assert a.dtype == b.dtype == np.uint64 and int(a[2]) == top  # no float round trip
+    # a = b = 2^64 - 1, x = 2^32 - 1: a x + b wraps ~2^32 times; a = 1, b = 2^64 - 1, x = 1:
+    # exactly 2^64, which wraps to 0
     got = universal_hash(x, a, b)
+    assert got.shape == (64, 1000) and got.dtype == np.uint32
     for i, (ai, bi) in enumerate(zip(a.tolist(), b.tolist())):
-        assert got[i].tolist() == [(ai * xj + bi) % P61 for xj in x.tolist()]
+        assert got[i].tolist() == [multiply_add_shift_py(ai, bi, xj) for xj in x.tolist()]
 
 
 def test_hash_parameters_are_stable_and_prefix_consistent():
     a, b = hash_parameters(4, seed=1)
     # pinned: the PCG64 raw stream of seed 1 is fixed across numpy versions
-    assert a.tolist() == [0x1060D7BE6F245C9F, 0x49CF49EC11D8319, 0x9FA85F407F9AE55,
-                          0x1A7C8A2668BDCDA4]
-    assert b.tolist() == [0x1E6A32D7782A550C, 0x1E5B5615DA558DFA, 0xD8BE3E8BBCF0E09,
-                          0xD1828C988394759]
+    assert a.tolist() == [0x8306BDF37922E4FF, 0x24E7A4F608EC18CD, 0x4FD42FA03FCD72A9,
+                          0xD3E4513345EE6D24]
+    assert b.tolist() == [0xF35196BBC152A866, 0xF2DAB0AED2AC6FD2, 0x6C5F1F45DE787048,
+                          0x68C1464C41CA3ACA]
+    assert a.dtype == b.dtype == np.uint64
+    for seed in (1, 2, 12345):  # (a_i, b_i) is the i-th pair of the raw stream, unaltered
+        raw = np.random.PCG64(seed).random_raw(2 * 256).tolist()
+        a2, b2 = hash_parameters(256, seed=seed)
+        assert a2.tolist() == raw[0::2] and b2.tolist() == raw[1::2]
     a2, b2 = hash_parameters(256, seed=1)
     assert a2[:4].tolist() == a.tolist() and b2[:4].tolist() == b.tolist()
-    assert ((a2 >= 1) & (a2 < P61)).all() and (b2 < P61).all()
     assert hash_parameters(4, seed=2)[0].tolist() != a.tolist()
 
 
@@ -273,7 +285,8 @@ def test_minhash_equals_brute_force_minimum():
     assert sig.values.shape == (len(sets), 16) and sig.values.dtype == np.uint32
     for d, s in enumerate(sets):
         if s:
-            expected = [min((ai * x + bi) % P61 for x in s) & M32
+            # the minimum of the 32-bit h, where the kernel shifts the 64-bit minimum
+            expected = [min(multiply_add_shift_py(ai, bi, x) for x in s)
                         for ai, bi in zip(a.tolist(), b.tolist())]
             assert sig.values[d].tolist() == expected
     assert sig.empty.tolist() == [len(s) == 0 for s in sets]
