@@ -7,7 +7,9 @@ row: ``dataset`` plus the reader's quarantine columns), and the link analysis of
 graph (MMDS ch. 5): ``pagerank`` (node, rank), ``spam_mass`` (node, rank, trust_rank,
 spam_mass, suspect; §5.4, from the same pass as the ranks), ``pagerank_iterations``, ``hits``;
 the frequent itemsets of the Groceries baskets (MMDS ch. 6): ``itemsets``, ``rules``,
-``itemset_passes``; plus ``plots/pagerank_convergence.png`` in the warehouse.
+``itemset_passes``; the near-duplicate SMS messages (MMDS ch. 3): ``similar_pairs`` and
+``duplicate_clusters``; plus ``plots/pagerank_convergence.png`` and ``plots/s_curve.png`` in
+the warehouse.
 
 Run: ``mining run demo`` or
 ``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
@@ -21,12 +23,13 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from mining import schemas
-from mining.io.plots import convergence_plot
+from mining.io.plots import convergence_plot, s_curve_plot
 from mining.io.readers import ReadResult, read_baskets, read_documents, read_edges, read_labeled
 from mining.itemsets import association_rules, run_itemsets
 from mining.link_analysis import run_hits, run_pagerank
 from mining.profiling import basket_size_distribution, degree_distribution
 from mining.runtime.job import JobContext, run_job
+from mining.similar import duplicate_clusters, find_similar, s_curve_table
 
 JOB = "demo"
 
@@ -40,7 +43,8 @@ def _read_all(ctx: JobContext) -> dict[str, tuple[str, ReadResult]]:
                                             header=p["graph_header"])),
             "groceries": ("baskets", read_baskets(spark, p["baskets"], layout="lines",
                                                   delimiter=",")),
-            "sms": ("documents", read_documents(spark, p["documents"], layout="lines")),
+            "sms": ("documents", read_documents(spark, p["documents"], layout="lines",
+                                                label_column=0)),
             "a9a_test": ("labeled", read_labeled(spark, p["labeled"], format="libsvm",
                                                  n_features=p["n_features"])),
         }
@@ -109,17 +113,38 @@ def _itemsets(ctx: JobContext, baskets: DataFrame) -> dict[str, DataFrame]:
     return {"itemsets": itemsets, "rules": rules, "itemset_passes": passes}
 
 
+def _similar(ctx: JobContext, documents: DataFrame) -> dict[str, DataFrame]:
+    """Near-duplicate SMS messages and their groups (MMDS ch. 3), as the similar job."""
+    p = ctx.params
+    with ctx.stage("similar pairs") as st:
+        res = find_similar(documents, threshold=p["similarity_threshold"])
+        pairs = res.pairs.cache()
+        st.rows = {"similar_pairs": pairs.count()}
+    ctx.notes.update(similar_strategy=res.strategy, similar_bands=res.choice.bands,
+                     similar_rows=res.choice.rows)
+    clusters = duplicate_clusters(pairs)
+    clusters.check_converged()
+    s, prob = s_curve_table(bands=res.choice.bands, rows=res.choice.rows)
+    s_curve_plot(s.tolist(), prob.tolist(), ctx.warehouse.inside("plots/s_curve.png"),
+                 bands=res.choice.bands, rows=res.choice.rows,
+                 threshold=p["similarity_threshold"])
+    return {"similar_pairs": pairs, "duplicate_clusters": clusters.clusters}
+
+
 def pipeline(ctx: JobContext) -> None:
-    """Read the four bundled data sets; publish profiles, quarantine, link analysis, itemsets."""
+    """Read the four bundled data sets; publish profiles, quarantine, link analysis, itemsets,
+    similar pairs."""
     results = _read_all(ctx)
     edges = results["hollins"][1].data.cache()
     baskets = results["groceries"][1].data.cache()
+    documents = results["sms"][1].data.cache()
     ctx.publish({
         "degree_distribution": degree_distribution(edges),
         "basket_sizes": basket_size_distribution(baskets),
         "quarantine": _quarantine(results),
         **_link_analysis(ctx, edges),
         **_itemsets(ctx, baskets),
+        **_similar(ctx, documents),
     })
     with ctx.stage("count rows"):
         profile = _profile(ctx, results)

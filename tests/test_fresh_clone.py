@@ -23,7 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Lines the project prints on a clean demo run: section headers, result tables and the end.
 HEADERS = ("== what each data set contributed", "== top 10 pages", "== rules of the groceries",
-           "== convergence plot", "== Spark's own log")
+           "== biggest groups of near-duplicate", "== plots", "== Spark's own log")
 SPARK_NOISE = re.compile(r"log4j|WARN|NativeCodeLoader|WindowExec|Setting default log level|"
                          r"resolves to a loopback|Traceback|SparkContext|Using Spark's", re.I)
 
@@ -117,3 +117,14 @@ def test_make_demo_on_a_fresh_copy(fresh_copy: Path) -> None:
     log_dir = fresh_copy / log_line.split(":", 1)[1].strip()
     assert any(log_dir.glob("*.log")), report
     assert (fresh_copy / "warehouse" / "plots" / "pagerank_convergence.png").stat().st_size > 0
+    assert (fresh_copy / "warehouse" / "plots" / "s_curve.png").stat().st_size > 0
+    # The biggest near-duplicate groups: five, largest first (plain Python finds the largest
+    # group of identical messages in the bundled file; near-duplicates can only add to it).
+    groups = out[out.index(next(x for x in out if x.startswith("== biggest groups"))) + 1:]
+    sizes = [int(m.group(1)) for line in groups[:8]
+             if (m := re.match(r"\s*\S+\s*\|\s*(\d+)\s*\|", line))]
+    texts = Counter(line.split("\t", 1)[1].lower().split().__str__() for line in
+                    (fresh_copy / "data" / "text" / "SMSSpamCollection").read_text(
+                        encoding="utf-8").splitlines() if "\t" in line)
+    assert len(sizes) == 5 and sizes == sorted(sizes, reverse=True), report
+    assert sizes[0] >= max(texts.values()), report

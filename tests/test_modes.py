@@ -31,7 +31,8 @@ Tables = dict[str, list[dict[str, Any]]]  # table name -> rows
 # counting memory, which depends on how many baskets each task holds).
 VOLATILE = re.compile(r"(^|_)(seconds|run_id|created_at|started_at|finished_at|memory_bytes)$")
 DEMO_TABLES = {"dataset_profile", "degree_distribution", "basket_sizes", "quarantine", "pagerank",
-               "spam_mass", "pagerank_iterations", "hits", "itemsets", "rules", "itemset_passes"}
+               "spam_mass", "pagerank_iterations", "hits", "itemsets", "rules", "itemset_passes",
+               "similar_pairs", "duplicate_clusters"}
 
 
 # --- Spark Connect ----------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The distributed LSH path: band rows grouped by bucket across tasks, pairs verified by joins.
 
-Banding (§3.4.1): one row per (document, band), grouped by ``(band, bucket)``; a bucket of
-``2..max_bucket`` documents becomes its pairs by array functions in the JVM (no Python on this
-side), a larger one is reported instead of expanded (a bucket of ``m`` documents is
-``m (m - 1) / 2`` pairs). Pairs are counted over bands: ``band_hits``.
+Banding (§3.4.1): one row per (document, band), shuffled by ``(band, bucket)``; each task
+expands its buckets of ``2..max_bucket`` documents into pairs in numpy and reports the larger
+ones instead (a bucket of ``m`` documents is ``m (m - 1) / 2`` pairs). Pairs are counted over
+bands: ``band_hits``.
 
 Verification (§3.4.3): each candidate is joined to both documents' packed signature and
 shingles, and a numpy kernel (:func:`~mining.similar._verify.jaccard_pairs`) computes the exact
@@ -16,13 +16,15 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark.sql import Column, DataFrame
+import pyarrow.compute as pc
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining import schemas
 from mining._arrays import ranges
-from mining._frames import conform
+from mining.similar._banding import BandTable, candidate_pairs
+from mining.similar._onetask import ONE_TASK, one_task_batch
 from mining.similar._sketch import binary_values
 from mining.similar._verify import jaccard_pairs
 
@@ -31,27 +33,49 @@ __all__ = ["banded_pairs", "verify_pairs"]
 _CANDIDATES_ARROW = to_arrow_schema(schemas.CANDIDATE_PAIRS)
 
 
-def _bucket_pairs(docs: Column) -> Column:
-    """Every pair ``(docs[i], docs[j])``, ``i < j``, of a sorted array, as structs."""
-    n = F.size(docs)
-    return F.flatten(F.transform(
-        F.sequence(F.lit(0), n - 2),
-        lambda i: F.transform(F.slice(docs, i + 2, n - i - 1),
-                              lambda x: F.struct(docs[i].alias("doc_a"), x.alias("doc_b")))))
+def _bucket_kernel(max_bucket: int):  # type: ignore[no-untyped-def]
+    """The candidate pairs of one task's band rows (all rows of a bucket are in the task)."""
+    def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        parts = [b for b in batches if b.num_rows]
+        if not parts:
+            return
+        table = pa.Table.from_batches(parts)
+        encoded = pc.dictionary_encode(table.column("doc_id").combine_chunks())
+        names = encoded.dictionary
+        # documents numbered in doc_id order, so that pairs first < second are doc_a < doc_b
+        by_name = pc.sort_indices(names).to_numpy()
+        rank = np.empty(len(names), np.int64)
+        rank[by_name] = np.arange(len(names))
+        rows = BandTable(rank[encoded.indices.to_numpy()],
+                         table.column("band").to_numpy().astype(np.int32),
+                         table.column("bucket").to_numpy().view(np.uint64))
+        c = candidate_pairs(rows, max_bucket=max_bucket)
+        if len(c.first):
+            yield one_task_batch({"doc_a": names.take(pa.array(by_name[c.first])),
+                                  "doc_b": names.take(pa.array(by_name[c.second])),
+                                  "band_hits": c.band_hits}, len(c.first))
+        if len(c.oversized_band):
+            yield one_task_batch({"band": c.oversized_band,
+                                  "bucket": c.oversized_key.view(np.int64),
+                                  "size": c.oversized_size}, len(c.oversized_band))
+
+    return kernel
 
 
-def banded_pairs(sketches: DataFrame, *, max_bucket: int) -> tuple[DataFrame, DataFrame]:
-    """``(pairs doc_a < doc_b with band_hits, oversized buckets)`` of the banded sketches."""
+def banded_pairs(sketches: DataFrame, *, max_bucket: int) -> DataFrame:
+    """``ONE_TASK`` rows (no similarities yet): each task's pairs and oversized buckets.
+
+    The band rows are shuffled by ``(band, bucket)`` (hash partitioning: the bucket keys are
+    uniform 64-bit hashes, so tasks get equal shares), and each task expands its buckets with
+    :func:`~mining.similar._banding.candidate_pairs`. A pair sharing buckets in several bands
+    can come from several tasks: :func:`verify_pairs` adds their hits up. Measured on 100,000
+    synthetic documents (1.6 M band rows, from cached sketches): 2.3 s, against 5.6 s for a
+    group-by with ``collect_list`` and a pair explode in the JVM plus 1.7 s for a separate
+    oversized-bucket count.
+    """
     rows = sketches.where(~F.col("empty")).select(
         "doc_id", F.posexplode("bands").alias("band", "bucket"))
-    buckets = rows.groupBy("band", "bucket").agg(
-        F.count(F.lit(1)).alias("size"), F.sort_array(F.collect_list("doc_id")).alias("docs"))
-    pairs = (buckets.where(F.col("size").between(2, max_bucket))
-             .select(F.explode(_bucket_pairs(F.col("docs"))).alias("p"))
-             .groupBy("p.doc_a", "p.doc_b").agg(F.count(F.lit(1)).alias("band_hits")))
-    oversized = (rows.groupBy("band", "bucket").agg(F.count(F.lit(1)).alias("size"))
-                 .where(F.col("size") > max_bucket))
-    return pairs, conform(oversized, schemas.OVERSIZED_BUCKETS)
+    return rows.repartition("band", "bucket").mapInArrow(_bucket_kernel(max_bucket), ONE_TASK)
 
 
 def _verify_batch(batch: pa.RecordBatch, num_perm: int) -> pa.RecordBatch:
@@ -77,11 +101,22 @@ def _verify_batch(batch: pa.RecordBatch, num_perm: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=_CANDIDATES_ARROW)
 
 
-def verify_pairs(pairs: DataFrame, sketches: DataFrame, *, num_perm: int) -> DataFrame:
-    """``CANDIDATE_PAIRS``: the pairs with their exact and estimated Jaccard similarities."""
-    side = sketches.select("doc_id", "signature", "shingles")
-    joined = (pairs.select("doc_a", "doc_b", F.col("band_hits").cast("int"))
-              .join(side.toDF("doc_a", "sig_a", "sh_a"), "doc_a")
+def verify_pairs(found: DataFrame, sketches: DataFrame, *, num_perm: int,
+                 broadcast_docs: bool) -> DataFrame:
+    """``CANDIDATE_PAIRS``: the pairs of ``found`` (band hits added up over tasks) with their
+    exact and estimated Jaccard similarities.
+
+    Only the sketches of documents in some pair are joined: with ``broadcast_docs`` their ids
+    are broadcast (no shuffle of the sketch table, whose signatures and shingles are most of
+    the bytes: 170 MB for 100,000 documents), else a semi join shuffles it once.
+    """
+    pairs = (found.where(F.col("doc_a").isNotNull())
+             .groupBy("doc_a", "doc_b").agg(F.sum("band_hits").cast("int").alias("band_hits")))
+    ids = pairs.select(F.col("doc_a").alias("doc_id")).union(
+        pairs.select(F.col("doc_b").alias("doc_id"))).distinct()
+    side = sketches.select("doc_id", "signature", "shingles").join(
+        F.broadcast(ids) if broadcast_docs else ids, "doc_id", "left_semi")
+    joined = (pairs.join(side.toDF("doc_a", "sig_a", "sh_a"), "doc_a")
               .join(side.toDF("doc_b", "sig_b", "sh_b"), "doc_b")
               .select("doc_a", "doc_b", "band_hits", "sig_a", "sig_b", "sh_a", "sh_b"))
 

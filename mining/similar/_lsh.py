@@ -43,8 +43,13 @@ __all__ = ["DEFAULT_SHINGLING", "ONE_TASK_BYTES", "SimilarResult", "Strategy", "
 DEFAULT_SHINGLING = Shingling(k=5, kind="word")
 Strategy = Literal["auto", "one_task", "distributed"]
 # Inputs up to this many bytes on disk (compressed ones counted 4x) are banded and verified in
-# one task (see _onetask: 0.07 s of numpy on Reuters against ~2 s of shuffles and joins).
-ONE_TASK_BYTES = 64 * 2**20
+# one task. Measured from cached sketches: Reuters (32 MiB counted) 0.07 s of numpy in the task;
+# 100,000 synthetic documents (72 MiB) 1.6 s in one task against 4.6 s distributed (banding
+# 2.3 s, verification 2.3 s); the task then holds ~170 MB of sketches, ~2.3 bytes per input byte.
+ONE_TASK_BYTES = 128 * 2**20
+# Distributed path: up to this many pair rows, their documents' ids are broadcast (~50 bytes
+# each, two per pair) so that the sketch table is not shuffled for verification.
+BROADCAST_PAIRS = 500_000
 
 
 @dataclass(frozen=True)
@@ -178,17 +183,24 @@ def find_similar(
     how, reason = _strategy(documents, strategy)
     sketches = sketch(documents, shingling=shingling, num_perm=num_perm, seed=seed,
                       bands=choice.bands, rows=choice.rows).persist(StorageLevel.MEMORY_AND_DISK)
-    cached: tuple[DataFrame, ...] = ()
     if how == "one_task":
-        out = one_task_candidates(sketches, max_bucket=max_bucket, num_perm=num_perm,
-                                  bands=choice.bands, rows=choice.rows).persist(
-            StorageLevel.MEMORY_AND_DISK)
-        cached = (out,)
-        candidates = conform(out.where(F.col("doc_a").isNotNull()), schemas.CANDIDATE_PAIRS)
-        oversized = conform(out.where(F.col("doc_a").isNull()), schemas.OVERSIZED_BUCKETS)
+        found = one_task_candidates(sketches, max_bucket=max_bucket, num_perm=num_perm,
+                                    bands=choice.bands, rows=choice.rows)
     else:
-        pairs, oversized = banded_pairs(sketches, max_bucket=max_bucket)
-        candidates = verify_pairs(pairs, sketches, num_perm=num_perm)
+        found = banded_pairs(sketches, max_bucket=max_bucket)
+    found = found.persist(StorageLevel.MEMORY_AND_DISK)
+    cached: tuple[DataFrame, ...] = (found,)
+    if how == "one_task":
+        candidates = conform(found.where(F.col("doc_a").isNotNull()), schemas.CANDIDATE_PAIRS)
+    else:
+        # one action: the number of pair rows decides whether the ids of their documents are
+        # broadcast to the verification (a few MB) or joined by a shuffle
+        rows = found.count()
+        candidates = verify_pairs(found, sketches, num_perm=num_perm,
+                                  broadcast_docs=rows <= BROADCAST_PAIRS).persist(
+            StorageLevel.MEMORY_AND_DISK)  # small; read by the pairs and the candidates
+        cached = (*cached, candidates)
+    oversized = conform(found.where(F.col("doc_a").isNull()), schemas.OVERSIZED_BUCKETS)
     similar = conform(candidates.where(F.col("jaccard") >= threshold), schemas.SIMILAR_PAIRS)
     signatures = conform(sketches, schemas.SIGNATURES)
     return SimilarResult(signatures, candidates, similar, oversized, sketches, choice, how,

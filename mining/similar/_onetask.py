@@ -26,7 +26,7 @@ from mining.similar._banding import band_keys
 from mining.similar._sketch import binary_values
 from mining.similar._verify import local_candidates
 
-__all__ = ["ONE_TASK", "one_task_candidates"]
+__all__ = ["ONE_TASK", "one_task_batch", "one_task_candidates"]
 
 ONE_TASK = T.StructType(
     [
@@ -43,7 +43,7 @@ ONE_TASK = T.StructType(
 _ARROW = to_arrow_schema(ONE_TASK)
 
 
-def _batch(columns: dict[str, object], n: int) -> pa.RecordBatch:
+def one_task_batch(columns: dict[str, object], n: int) -> pa.RecordBatch:
     """A ``ONE_TASK`` batch of ``n`` rows: the given columns, nulls elsewhere."""
     arrays = [pa.array(columns[f.name], f.type) if f.name in columns else pa.nulls(n, f.type)
               for f in _ARROW]
@@ -69,13 +69,15 @@ def _kernel(max_bucket: int, num_perm: int, bands: int, rows: int):  # type: ign
                                  max_bucket=max_bucket, rank=rank)
         c = found.candidates
         if len(c.first):
-            yield _batch({"doc_a": ids.take(pa.array(c.first)),
-                          "doc_b": ids.take(pa.array(c.second)),
-                          "band_hits": c.band_hits, "estimated_jaccard": found.estimated,
-                          "jaccard": found.jaccard}, len(c.first))
+            yield one_task_batch({"doc_a": ids.take(pa.array(c.first)),
+                                  "doc_b": ids.take(pa.array(c.second)),
+                                  "band_hits": c.band_hits,
+                                  "estimated_jaccard": found.estimated,
+                                  "jaccard": found.jaccard}, len(c.first))
         if len(c.oversized_band):
-            yield _batch({"band": c.oversized_band, "bucket": c.oversized_key.view(np.int64),
-                          "size": c.oversized_size}, len(c.oversized_band))
+            yield one_task_batch({"band": c.oversized_band,
+                                  "bucket": c.oversized_key.view(np.int64),
+                                  "size": c.oversized_size}, len(c.oversized_band))
 
     return kernel
 
