@@ -192,10 +192,11 @@ def _exact(load: Callable[[], Docs], truth: Pairs) -> Callable[[], dict[str, Any
 
 # ---------------------------------------------------------------- Spark tools
 
-def _ours(docs: Any, truth: Pairs) -> dict[str, Any]:
+def _ours(docs: Any, truth: Pairs, strategy: str = "auto") -> dict[str, Any]:
     from mining.similar._lsh import find_similar
 
-    result = find_similar(docs, threshold=THRESHOLD, num_perm=NUM_PERM)
+    result = find_similar(docs, threshold=THRESHOLD, num_perm=NUM_PERM,
+                          strategy=strategy)  # type: ignore[arg-type]
     try:
         found = {_ordered(r.doc_a, r.doc_b)
                  for r in result.pairs.select("doc_a", "doc_b").collect()}
@@ -273,6 +274,8 @@ def _tools(ctx: BenchContext, path: Path, read_kwargs: dict[str, Any], *,
         "ours-from-file": lambda: _ours(read(), exact),
         **{f"mllib-{n}-from-file": (lambda n=n: _mllib(read(), n, exact)) for n in TABLES},
         "ours": lambda: _ours(cached, exact),
+        "ours-distributed": lambda: _ours(cached, exact, "distributed"),
+        "ours-one-task": lambda: _ours(cached, exact, "one_task"),
         **{f"mllib-{n}": (lambda n=n: _mllib(cached, n, exact)) for n in TABLES},
         "datasketch": isolated(_datasketch(load, exact)),
     }

@@ -4,16 +4,17 @@ The pipeline, all DataFrame operations over one cached sketch table:
 
 1. :func:`~mining.similar._sketch.sketch`: shingles, signature and band keys of every
    document, in the task that reads it (``mapInArrow``, no shuffle).
-2. Banding (§3.4.1): one row per (document, band), grouped by ``(band, bucket)``; a bucket
-   of ``2..max_bucket`` documents becomes its pairs by array functions in the JVM (no Python
-   on this side), a larger one is reported in ``oversized`` instead of expanded (a bucket of
-   ``m`` documents is ``m (m - 1) / 2`` pairs). Pairs are counted over bands: ``band_hits``.
-3. Verification (§3.4.3): each candidate is joined to both sketches; ``jaccard`` is the exact
-   similarity of the 64-bit shingle sets (``array_intersect``), ``estimated_jaccard`` the
-   agreeing fraction of the signatures; pairs at or above the threshold are ``pairs``.
+2. Banding (§3.4.1): buckets of ``2..max_bucket`` documents become candidate pairs with their
+   band hits, larger ones are reported in ``oversized`` instead of expanded (a bucket of ``m``
+   documents is ``m (m - 1) / 2`` pairs): in one numpy task for a small input
+   (:mod:`~mining.similar._onetask`), else per ``(band, bucket)`` partition
+   (:mod:`~mining.similar._distributed`).
+3. Verification (§3.4.3): ``jaccard`` is the exact similarity of the two 64-bit shingle sets,
+   ``estimated_jaccard`` the agreeing fraction of the signatures; the candidates at or above
+   the threshold are ``pairs``.
 
 ``(bands, rows)`` default to :func:`~mining.similar._scurve.choose_bands` of the threshold with
-false-negative weight 0.95: recall matters more than candidates here, as verification removes
+false-negative weight 0.99: recall matters more than candidates here, as verification removes
 every false positive (precision is 1.0 by construction).
 """
 
@@ -81,7 +82,7 @@ class SimilarResult:
 
 
 def band_choice(threshold: float, *, num_perm: int, bands: int | None = None,
-                rows: int | None = None, fn_weight: float = 0.95) -> BandChoice:
+                rows: int | None = None, fn_weight: float = 0.99) -> BandChoice:
     """The ``(bands, rows)`` to use: both given, or chosen by :func:`choose_bands`."""
     if (bands is None) != (rows is None):
         raise InputError("give both bands and rows, or neither (to choose them from the "
@@ -98,7 +99,7 @@ def band_choice(threshold: float, *, num_perm: int, bands: int | None = None,
 
 def check_options(*, threshold: float, num_perm: int = 128, bands: int | None = None,
                   rows: int | None = None, max_bucket: int = MAX_BUCKET,
-                  fn_weight: float = 0.95, strategy: str = "auto") -> BandChoice:
+                  fn_weight: float = 0.99, strategy: str = "auto") -> BandChoice:
     """Validate :func:`find_similar`'s options (a job does it before reading its input).
 
     Returns
@@ -136,7 +137,7 @@ def find_similar(
     rows: int | None = None,
     seed: int = 1,
     max_bucket: int = MAX_BUCKET,
-    fn_weight: float = 0.95,
+    fn_weight: float = 0.99,
     strategy: Strategy = "auto",
 ) -> SimilarResult:
     """Pairs of documents whose shingle sets have Jaccard similarity >= ``threshold``.
