@@ -163,7 +163,8 @@ def find_similar(
         Weight of false negatives (1 - it: of false positives) when choosing the banding.
     strategy
         ``"one_task"``: banding and verification of the whole corpus in one numpy task;
-        ``"distributed"``: band rows grouped by bucket across tasks, verification by joins;
+        ``"distributed"``: band rows shuffled by bucket across tasks, verification by joins
+        (this path runs one action here: the count of its pair rows);
         ``"auto"``: one task for inputs of at most :data:`ONE_TASK_BYTES` on disk.
 
     Returns
@@ -177,7 +178,8 @@ def find_similar(
     MMDS §3.4.3's recipe: LSH finds candidates, exact Jaccard removes every false positive, so
     precision is 1.0 and recall is the S-curve's ``1 - (1 - s^r)^b`` at each pair's
     similarity (a pair at ``s = 1`` always shares all bands). Empty documents (no shingles)
-    are flagged in ``signatures`` and never candidates.
+    are flagged in ``signatures`` and never candidates. The sketches and the candidates are
+    persisted: call :meth:`SimilarResult.unpersist` when done.
     """
     choice = check_options(threshold=threshold, num_perm=num_perm, bands=bands, rows=rows,
                            max_bucket=max_bucket, fn_weight=fn_weight, strategy=strategy)
@@ -196,9 +198,9 @@ def find_similar(
     else:
         # one action: the number of pair rows decides whether the ids of their documents are
         # broadcast to the verification (a few MB) or joined by a shuffle
-        rows = found.count()
+        pair_rows = found.count()
         candidates = verify_pairs(found, sketches, num_perm=num_perm,
-                                  broadcast_docs=rows <= BROADCAST_PAIRS).persist(
+                                  broadcast_docs=pair_rows <= BROADCAST_PAIRS).persist(
             StorageLevel.MEMORY_AND_DISK)  # small; read by the pairs and the candidates
         cached = (*cached, candidates)
     oversized = conform(found.where(F.col("doc_a").isNull()), schemas.OVERSIZED_BUCKETS)
