@@ -13,6 +13,9 @@ Tables (schemas in :data:`mining.schemas.RESULT_TABLES`, checked at publish):
 * ``oversized_buckets`` (band, bucket, size): buckets too large to expand (``--max-bucket``);
 * ``s_curve`` (similarity, probability, bands, rows, threshold): the banding's S-curve (§3.4.2),
   also drawn in the warehouse's ``plots/s_curve.png``;
+* ``similar_index`` and ``similar_index_params``: the corpus stored for query mode
+  (``mining run similar_query``), every document's sketch and how it was made (empty with
+  ``--no-store-index``);
 * ``similar_quarantine``: the input lines the document reader set aside.
 
 The run record's notes say which banding and strategy ran and why, and the document counts.
@@ -34,6 +37,7 @@ from mining.io.plots import s_curve_plot
 from mining.io.readers import read_documents
 from mining.runtime.job import JobContext, run_job
 from mining.similar import (
+    IndexParams,
     Shingling,
     check_options,
     duplicate_clusters,
@@ -97,9 +101,13 @@ def pipeline(ctx: JobContext) -> None:
          for a, b in zip(s, prob)], schemas.S_CURVE)
     s_curve_plot(s.tolist(), prob.tolist(), ctx.warehouse.inside("plots/s_curve.png"),
                  bands=choice.bands, rows=choice.rows, threshold=p["threshold"])
+    index = res.sketches if p["store_index"] else res.sketches.limit(0)
+    params = IndexParams(shingling, res.num_perm, res.seed, choice.bands, choice.rows,
+                         p["threshold"])
     ctx.publish({"signatures": res.signatures, "candidate_pairs": res.candidates,
                  "similar_pairs": pairs, "duplicate_clusters": clusters.clusters,
-                 "oversized_buckets": res.oversized, "s_curve": curve})
+                 "oversized_buckets": res.oversized, "s_curve": curve,
+                 "similar_index": index, "similar_index_params": params.frame(ctx.spark)})
     empty = res.signatures.where(F.col("empty")).count()
     ctx.notes.update(empty_documents=empty)
     res.unpersist()

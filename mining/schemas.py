@@ -353,6 +353,62 @@ DUPLICATE_CLUSTERS = T.StructType(
     ]
 )
 
+# A stored corpus for query mode (§3.4 without recomputing the corpus): each document's sketch,
+# `signature` (num_perm uint32, packed), its LSH `bands` bucket keys (FNV-1a 64; none when
+# empty) and its sorted distinct 64-bit shingle keys packed little-endian in `shingles`.
+SIMILAR_INDEX = T.StructType(
+    [
+        T.StructField("doc_id", T.StringType(), nullable=False),
+        T.StructField("n_shingles", T.IntegerType(), nullable=False),
+        T.StructField("empty", T.BooleanType(), nullable=False),
+        T.StructField("signature", T.BinaryType(), nullable=False),
+        T.StructField("bands", T.ArrayType(T.LongType(), containsNull=False), nullable=False),
+        T.StructField("shingles", T.BinaryType(), nullable=False),
+    ]
+)
+
+# How `similar_index` was made (one row): the shingling, MinHash and banding a query must use,
+# and the threshold of the run that stored it (a query's default).
+SIMILAR_INDEX_PARAMS = T.StructType(
+    [
+        T.StructField("shingle", T.StringType(), nullable=False),
+        T.StructField("k", T.IntegerType(), nullable=False),
+        T.StructField("lowercase", T.BooleanType(), nullable=False),
+        T.StructField("strip_punctuation", T.BooleanType(), nullable=False),
+        T.StructField("collapse_whitespace", T.BooleanType(), nullable=False),
+        T.StructField("keep_short", T.BooleanType(), nullable=False),
+        T.StructField("stop_words", T.ArrayType(T.StringType(), containsNull=False),
+                      nullable=False),
+        T.StructField("num_perm", T.IntegerType(), nullable=False),
+        T.StructField("seed", T.LongType(), nullable=False),
+        T.StructField("bands", T.IntegerType(), nullable=False),
+        T.StructField("rows", T.IntegerType(), nullable=False),
+        T.StructField("threshold", T.DoubleType(), nullable=False),
+    ]
+)
+
+# A stored document similar to a query document: Jaccard >= the query's threshold.
+QUERY_MATCHES = T.StructType(
+    [
+        T.StructField("query_id", T.StringType(), nullable=False),
+        T.StructField("doc_id", T.StringType(), nullable=False),
+        T.StructField("jaccard", T.DoubleType(), nullable=False),
+        T.StructField("estimated_jaccard", T.DoubleType(), nullable=False),
+        T.StructField("band_hits", T.IntegerType(), nullable=False),
+    ]
+)
+
+# A pair of vectors found by cosine or Euclidean LSH (§3.7), id_a < id_b (the `row` ids):
+# `distance` = the exact angle in degrees (cosine) or L2 distance; `band_hits` as for documents.
+VECTOR_PAIRS = T.StructType(
+    [
+        T.StructField("id_a", T.LongType(), nullable=False),
+        T.StructField("id_b", T.LongType(), nullable=False),
+        T.StructField("distance", T.DoubleType(), nullable=False),
+        T.StructField("band_hits", T.IntegerType(), nullable=False),
+    ]
+)
+
 # Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
 # (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
 # unless the caller passes `schema=` explicitly. A table with neither cannot be published.
@@ -378,5 +434,9 @@ RESULT_TABLES: dict[str, T.StructType] = {
     "oversized_buckets": OVERSIZED_BUCKETS,
     "s_curve": S_CURVE,
     "duplicate_clusters": DUPLICATE_CLUSTERS,
+    "similar_index": SIMILAR_INDEX,
+    "similar_index_params": SIMILAR_INDEX_PARAMS,
+    "query_matches": QUERY_MATCHES,
+    "similar_query_quarantine": QUARANTINE,
     "similar_quarantine": QUARANTINE,
 }

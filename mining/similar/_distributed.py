@@ -25,15 +25,15 @@ from mining import schemas
 from mining._arrays import ranges
 from mining.similar._banding import BandTable, candidate_pairs
 from mining.similar._onetask import ONE_TASK, one_task_batch
-from mining.similar._sketch import binary_values
+from mining.similar._sketch import ArrowKernel, binary_values
 from mining.similar._verify import jaccard_pairs
 
-__all__ = ["banded_pairs", "verify_pairs"]
+__all__ = ["banded_pairs", "verify_between", "verify_pairs"]
 
 _CANDIDATES_ARROW = to_arrow_schema(schemas.CANDIDATE_PAIRS)
 
 
-def _bucket_kernel(max_bucket: int):  # type: ignore[no-untyped-def]
+def _bucket_kernel(max_bucket: int) -> ArrowKernel:
     """The candidate pairs of one task's band rows (all rows of a bucket are in the task)."""
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         parts = [b for b in batches if b.num_rows]
@@ -114,10 +114,25 @@ def verify_pairs(found: DataFrame, sketches: DataFrame, *, num_perm: int,
              .groupBy("doc_a", "doc_b").agg(F.sum("band_hits").cast("int").alias("band_hits")))
     ids = pairs.select(F.col("doc_a").alias("doc_id")).union(
         pairs.select(F.col("doc_b").alias("doc_id"))).distinct()
-    side = sketches.select("doc_id", "signature", "shingles").join(
-        F.broadcast(ids) if broadcast_docs else ids, "doc_id", "left_semi")
-    joined = (pairs.join(side.toDF("doc_a", "sig_a", "sh_a"), "doc_a")
-              .join(side.toDF("doc_b", "sig_b", "sh_b"), "doc_b")
+    return verify_between(pairs, _paired(sketches, ids, broadcast_docs),
+                          _paired(sketches, ids, broadcast_docs), num_perm=num_perm)
+
+
+def _paired(sketches: DataFrame, ids: DataFrame, broadcast: bool) -> DataFrame:
+    """The signatures and shingles of the documents in ``ids``."""
+    return sketches.select("doc_id", "signature", "shingles").join(
+        F.broadcast(ids) if broadcast else ids, "doc_id", "left_semi")
+
+
+def verify_between(pairs: DataFrame, side_a: DataFrame, side_b: DataFrame, *,
+                   num_perm: int) -> DataFrame:
+    """``CANDIDATE_PAIRS`` of ``pairs`` (doc_a, doc_b, band_hits): ``doc_a``'s sketch from
+    ``side_a``, ``doc_b``'s from ``side_b`` (``doc_id``, ``signature``, ``shingles``)."""
+    joined = (pairs.select("doc_a", "doc_b", F.col("band_hits").cast("int"))
+              .join(side_a.select("doc_id", "signature", "shingles")
+                    .toDF("doc_a", "sig_a", "sh_a"), "doc_a")
+              .join(side_b.select("doc_id", "signature", "shingles")
+                    .toDF("doc_b", "sig_b", "sh_b"), "doc_b")
               .select("doc_a", "doc_b", "band_hits", "sig_a", "sig_b", "sh_a", "sh_b"))
 
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

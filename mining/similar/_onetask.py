@@ -23,7 +23,7 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining.similar._banding import band_keys
-from mining.similar._sketch import binary_values
+from mining.similar._sketch import ArrowKernel, binary_values
 from mining.similar._verify import local_candidates
 
 __all__ = ["ONE_TASK", "one_task_batch", "one_task_candidates"]
@@ -50,7 +50,7 @@ def one_task_batch(columns: dict[str, object], n: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=_ARROW)
 
 
-def _kernel(max_bucket: int, num_perm: int, bands: int, rows: int):  # type: ignore[no-untyped-def]
+def _kernel(max_bucket: int, num_perm: int, bands: int, rows: int) -> ArrowKernel:
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         parts = [b for b in batches if b.num_rows]
         if not parts:

@@ -16,30 +16,22 @@ longs (Reuters' shingles) cost about 0.7 s more to cache and move to one task he
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
-from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining import schemas
 from mining.similar._banding import band_keys
 from mining.similar._hashing import Shingling
 from mining.similar._minhash import minhash
 
-__all__ = ["SKETCHES", "binary_array", "binary_values", "lists_array", "sketch"]
+__all__ = ["SKETCHES", "ArrowKernel", "binary_array", "binary_values", "lists_array", "sketch"]
 
-SKETCHES = T.StructType(
-    [
-        T.StructField("doc_id", T.StringType(), False),
-        T.StructField("n_shingles", T.IntegerType(), False),
-        T.StructField("empty", T.BooleanType(), False),
-        T.StructField("signature", T.BinaryType(), False),
-        T.StructField("bands", T.ArrayType(T.LongType(), False), False),
-        T.StructField("shingles", T.BinaryType(), False),
-    ]
-)
+ArrowKernel = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]  # mapInArrow's
+SKETCHES = schemas.SIMILAR_INDEX  # what query mode stores
 _ARROW = to_arrow_schema(SKETCHES)
 
 

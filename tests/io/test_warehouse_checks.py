@@ -31,7 +31,10 @@ def test_registry_names_every_published_table() -> None:
     assert set(schemas.RESULT_TABLES) == {
         "dataset_profile", "degree_distribution", "basket_sizes", "quarantine", "pagerank",
         "pagerank_topics", "pagerank_nodes", "pagerank_iterations", "pagerank_quarantine",
-        "hits", "spam_mass", "itemsets", "rules", "itemset_passes", "itemsets_quarantine"}
+        "hits", "spam_mass", "itemsets", "rules", "itemset_passes", "itemsets_quarantine",
+        "signatures", "candidate_pairs", "similar_pairs", "oversized_buckets", "s_curve",
+        "similar_quarantine", "duplicate_clusters", "similar_index", "similar_index_params",
+        "query_matches", "similar_query_quarantine"}
     assert schemas.RESULT_TABLES["pagerank"].fieldNames() == ["node", "rank"]
     assert schemas.RESULT_TABLES["quarantine"].fieldNames() == [
         "dataset", *schemas.QUARANTINE.fieldNames()]

@@ -183,6 +183,8 @@ def test_every_sql_query_runs_on_published_tables(published, spark, capsys):
                "pagerank_convergence", "dataset_profile", "node_names"}  # node_names: string ids
     # The itemsets queries are run by tests/jobs/test_itemsets_job.py.
     queried |= {"top_rules_for_item", "itemsets_containing", "confident_rules"}
+    # The similar items queries are run by tests/jobs/test_similar_job.py.
+    queried |= {"near_duplicates_of", "biggest_clusters", "pairs_in_range"}
     assert {p.stem for p in (ROOT / "sql").glob("*.sql")} == queried
 
 

@@ -88,3 +88,38 @@ def test_bad_flags_are_one_line(spark, tmp_path: Path, capsys, flags: list[str],
                     *flags], spark=spark)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == EXIT_BAD_INPUT and len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_query_mode_matches_new_documents_against_the_stored_corpus(
+        spark, warehouse: Path, tmp_path: Path, capsys) -> None:
+    from jobs import similar_query
+
+    lines = [line for line in SMS.read_text(encoding="utf-8").split("\n") if line.strip()]
+    picked = [*lines[:40], "ham\t" + lines[40].split("\t", 1)[1] + " and one more word"]
+    queries = tmp_path / "queries.tsv"
+    queries.write_text("\n".join(picked), encoding="utf-8")
+    code = run_job("similar_query", similar_query.pipeline,
+                   ["--input", str(queries), "--warehouse", str(warehouse), "--quiet"],
+                   spark=spark)
+    assert code == 0, capsys.readouterr().err
+    got = {(r.query_id, r.doc_id): r.jaccard
+           for r in Warehouse(warehouse).read(spark, "query_matches").collect()}
+    # the oracle: exact pairs between the queries and the stored messages, by brute force
+    stored = [(str(i), line.split("\t", 1)[1]) for i, line in enumerate(lines, 1)]
+    asked = [(f"q{i}", line.split("\t", 1)[1]) for i, line in enumerate(picked, 1)]
+    both = exact_pairs([d for d, _ in stored + asked], [t for _, t in stored + asked],
+                       threshold=0.8)
+    want = {(b[1:], a): j for (a, b), j in both.items() if b.startswith("q") and a[0] != "q"}
+    assert set(got) <= set(want) and len(got) >= 0.99 * len(want), (len(got), len(want))
+    assert all(abs(got[p] - want[p]) <= 1e-12 for p in got)
+    assert all((str(i), str(i)) in got for i in range(1, 41))  # every copy finds its original
+
+
+def test_query_mode_without_a_stored_corpus_is_one_line(spark, tmp_path: Path, capsys) -> None:
+    from jobs import similar_query
+
+    code = run_job("similar_query", similar_query.pipeline,
+                   ["--input", str(SMS), "--warehouse", str(tmp_path / "empty"), "--quiet"],
+                   spark=spark)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == EXIT_BAD_INPUT and len(lines) == 1 and "run `mining run similar`" in lines[0]

@@ -173,3 +173,34 @@ def test_bad_options_are_one_line_errors(spark):
                             ({"strategy": "fast"}, "strategy must be")]:
         with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
             find_similar(docs, **kwargs)
+
+
+@pytest.mark.connect
+def test_query_mode_finds_stored_near_duplicates(spark):
+    from mining.similar import IndexParams, index_params, query_similar
+
+    words = [f"w{i}" for i in range(60)]
+    stored = [(f"s{i}", " ".join(words[i:i + 20])) for i in range(30)]
+    docs = spark.createDataFrame(stored, "doc_id string, text string")
+    res = find_similar(docs, threshold=0.7, shingling=Shingling(k=2, kind="word"))
+    try:
+        params = IndexParams(res.shingling, res.num_perm, res.seed, res.choice.bands,
+                             res.choice.rows, res.threshold)
+        again = index_params(params.frame(spark))  # the stored parameters read back
+        assert again == params
+        asked = spark.createDataFrame([("q1", " ".join(words[5:25])), ("q2", "nothing alike"),
+                                       ("q3", " ".join(words[5:24]))], "doc_id string, text string")
+        got = {(r.query_id, r.doc_id): r.jaccard
+               for r in query_similar(asked, res.sketches, params=again).collect()}
+    finally:
+        res.unpersist()
+    # word 2-shingles of a window of words: the window's starting positions
+    def jaccard(a: set[int], b: set[int]) -> float:
+        return len(a & b) / len(a | b)
+
+    expect = {(q, f"s{i}"): jaccard(starts, set(range(i, i + 19)))
+              for q, starts in (("q1", set(range(5, 24))), ("q3", set(range(5, 23))))
+              for i in range(30)}
+    expect = {k: v for k, v in expect.items() if v >= 0.7}
+    assert set(got) <= set(expect) and len(got) >= len(expect) - 1
+    assert all(abs(got[k] - expect[k]) <= 1e-12 for k in got)
