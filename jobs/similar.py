@@ -53,18 +53,20 @@ def _column(value: str) -> int | str | None:
     return None if value == "" else int(value) if value.isdigit() else value
 
 
-def _read(ctx: JobContext) -> DataFrame:
+def read_input(ctx: JobContext, *, name: str = "documents",
+               quarantine_table: str = "similar_quarantine") -> DataFrame:
+    """Read ``--input`` with the document-reader flags (shared with ``similar_query``)."""
     p = ctx.params
     ctx.record_input(p["input"])
-    with ctx.stage("read documents") as st:
+    with ctx.stage(f"read {name}") as st:
         res = read_documents(ctx.spark, p["input"], layout=p["layout"],
                              id_column=_column(p["id_column"]),
                              text_column=_column(p["text_column"]),
                              label_column=_column(p["label_column"]),
                              delimiter=p["delimiter"], header=p["header"],
                              recursive=p["recursive"])
-        documents = ctx.ingest("documents", res, quarantine_table="similar_quarantine")
-        st.rows = ctx.counts["documents"]
+        documents = ctx.ingest(name, res, quarantine_table=quarantine_table)
+        st.rows = ctx.counts[name]
     return documents
 
 
@@ -78,7 +80,7 @@ def pipeline(ctx: JobContext) -> None:
         raise InputError(str(exc)) from None
     check_options(threshold=p["threshold"], num_perm=p["num_perm"], bands=p["bands"] or None,
                   rows=p["rows"] or None, max_bucket=p["max_bucket"], strategy=p["strategy"])
-    documents = _read(ctx)
+    documents = read_input(ctx)
     with ctx.stage("similar pairs") as st:
         res = find_similar(documents, threshold=p["threshold"], shingling=shingling,
                            num_perm=p["num_perm"], bands=p["bands"] or None,

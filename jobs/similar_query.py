@@ -17,17 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jobs.similar import read_input
 from mining.errors import InputError
-from mining.io.readers import read_documents
 from mining.runtime.job import JobContext, run_job
 from mining.similar import index_params, query_similar
 
 JOB = "similar_query"
-
-
-def _column(value: str) -> int | str | None:
-    """A column flag: "" = none, digits = a 0-based field position, else a header name."""
-    return None if value == "" else int(value) if value.isdigit() else value
 
 
 def pipeline(ctx: JobContext) -> None:
@@ -40,16 +35,7 @@ def pipeline(ctx: JobContext) -> None:
                          f"on it first (it publishes similar_index)")
     params = index_params(ctx.warehouse.read(ctx.spark, "similar_index_params"))
     index = ctx.warehouse.read(ctx.spark, "similar_index")
-    ctx.record_input(p["input"])
-    with ctx.stage("read documents") as st:
-        res = read_documents(ctx.spark, p["input"], layout=p["layout"],
-                             id_column=_column(p["id_column"]),
-                             text_column=_column(p["text_column"]),
-                             label_column=_column(p["label_column"]),
-                             delimiter=p["delimiter"], header=p["header"],
-                             recursive=p["recursive"])
-        queries = ctx.ingest("queries", res, quarantine_table="similar_query_quarantine")
-        st.rows = ctx.counts["queries"]
+    queries = read_input(ctx, name="queries", quarantine_table="similar_query_quarantine")
     ctx.notes.update(bands=params.bands, rows=params.rows, num_perm=params.num_perm,
                      threshold=p["threshold"] or params.threshold)
     matches = query_similar(queries, index, params=params, threshold=p["threshold"] or None,

@@ -8,6 +8,18 @@ from pathlib import Path
 from typing import Any
 
 
+def _save(fig: Any, out: Path) -> Path:
+    """Write ``fig`` to ``out`` atomically (a temporary file renamed) and close it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    tmp = out.with_name(f".{out.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, out)
+    return out
+
+
 def convergence_plot(history: Sequence[dict[str, Any]], path: str | Path, *,
                      title: str = "PageRank convergence", tol_line: float | None = None) -> Path:
     """Plot the L1 change per iteration (log scale) to ``path`` (written atomically).
@@ -45,12 +57,7 @@ def convergence_plot(history: Sequence[dict[str, Any]], path: str | Path, *,
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out
+    return _save(fig, out)
 
 
 def s_curve_plot(similarity: Sequence[float], probability: Sequence[float], path: str | Path,
@@ -91,9 +98,4 @@ def s_curve_plot(similarity: Sequence[float], probability: Sequence[float], path
     ax.set_ylim(0, 1.02)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper left")
-    fig.tight_layout()
-    tmp = out.with_name(f".{out.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return out
+    return _save(fig, out)

@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import itertools
 import struct
-import unicodedata
 
 import numpy as np
 import pytest
 from datasketch.lsh import _optimal_param
 from scipy.integrate import quad
+from similar_oracles import shingles_py
 from sklearn.utils import murmurhash3_32
 
 import mining.similar._hashing as hashing
 import mining.similar._minhash as minhash_module
 from mining.similar import (
     EMPTY,
-    STOP_WORDS,
     BandTable,
     Shingling,
     approximate_threshold,
@@ -65,29 +64,6 @@ def murmur_py(data: bytes, seed: int = 0) -> int:
     h = ((h ^ (h >> 16)) * 0x85EBCA6B) & M32
     h = ((h ^ (h >> 13)) * 0xC2B2AE35) & M32
     return h ^ (h >> 16)
-
-
-def normalize_py(text: str, *, lowercase: bool, strip: bool, collapse: bool) -> str:
-    if lowercase:
-        text = text.lower()
-    if strip:
-        text = "".join(c for c in text if unicodedata.category(c)[0] not in "PS")
-    return " ".join(text.split()) if collapse else text
-
-
-def shingles_py(text: str, *, kind: str, k: int, lowercase: bool = True, strip: bool = False,
-                collapse: bool = True, keep_short: bool = True,
-                stop_words: frozenset[str] = STOP_WORDS) -> set[str]:
-    norm = dict(lowercase=lowercase, strip=strip, collapse=collapse or kind != "char")
-    t = normalize_py(text, **norm)
-    units: str | list[str] = t if kind == "char" else t.split()
-    join = "".join if kind == "char" else " ".join
-    if kind == "stopword":
-        stops = {normalize_py(w, **norm) for w in stop_words}
-        return {join(units[i:i + k]) for i in range(len(units) - k + 1) if units[i] in stops}
-    if 0 < len(units) < k:
-        return {join(units)} if keep_short else set()
-    return {join(units[i:i + k]) for i in range(len(units) - k + 1)}
 
 
 def hashes_py(shingles: set[str]) -> list[int]:
