@@ -23,9 +23,9 @@ from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining import schemas
 from mining._arrays import ranges
+from mining._arrow import ArrowKernel, binary_values
 from mining.similar._banding import BandTable, candidate_pairs
 from mining.similar._onetask import ONE_TASK, one_task_batch
-from mining.similar._sketch import ArrowKernel, binary_values
 from mining.similar._verify import jaccard_pairs
 
 __all__ = ["banded_pairs", "verify_between", "verify_pairs"]

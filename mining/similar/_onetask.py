@@ -22,8 +22,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
+from mining._arrow import ArrowKernel, binary_values
 from mining.similar._banding import band_keys
-from mining.similar._sketch import ArrowKernel, binary_values
 from mining.similar._verify import local_candidates
 
 __all__ = ["ONE_TASK", "one_task_batch", "one_task_candidates"]

@@ -16,7 +16,7 @@ longs (Reuters' shingles) cost about 0.7 s more to cache and move to one task he
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -24,41 +24,15 @@ from pyspark.sql import DataFrame
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining import schemas
+from mining._arrow import binary_array, lists_array
 from mining.similar._banding import band_keys
 from mining.similar._hashing import Shingling
 from mining.similar._minhash import minhash
 
-__all__ = ["SKETCHES", "ArrowKernel", "binary_array", "binary_values", "lists_array", "sketch"]
+__all__ = ["SKETCHES", "sketch"]
 
-ArrowKernel = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]  # mapInArrow's
 SKETCHES = schemas.SIMILAR_INDEX  # what query mode stores
 _ARROW = to_arrow_schema(SKETCHES)
-
-
-def lists_array(values: np.ndarray, offsets: np.ndarray, typ: pa.DataType) -> pa.Array:
-    """An Arrow list array of type ``typ`` holding ``values`` cut at ``offsets``."""
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)),
-                                    pa.array(values, typ.value_type), type=typ)
-
-
-def binary_array(values: np.ndarray, offsets: np.ndarray) -> pa.Array:
-    """A binary array whose row ``i`` is the bytes of ``values[offsets[i]:offsets[i + 1]]``."""
-    width = values.dtype.itemsize
-    return pa.Array.from_buffers(pa.binary(), len(offsets) - 1, [
-        None, pa.py_buffer((np.asarray(offsets, np.int64) * width).astype(np.int32)),
-        pa.py_buffer(np.ascontiguousarray(values))])
-
-
-def binary_values(column: pa.Array | pa.ChunkedArray,
-                  dtype: np.dtype | type) -> tuple[np.ndarray, np.ndarray]:
-    """``(offsets in elements from 0, values)`` of a binary column of packed ``dtype``s."""
-    arr = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    wide = pa.types.is_large_binary(arr.type)
-    offsets = np.frombuffer(arr.buffers()[1], np.int64 if wide else np.int32)
-    offsets = offsets[arr.offset:arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(arr.buffers()[2] or b"", np.uint8)[offsets[0]:offsets[-1]]
-    width = np.dtype(dtype).itemsize
-    return (offsets - offsets[0]) // width, data.view(dtype)
 
 
 def _lists(values: np.ndarray, offsets: np.ndarray, field: str) -> pa.Array:

@@ -29,12 +29,12 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from mining import schemas
+from mining._arrow import ArrowKernel, lists_array
 from mining._frames import conform, one_row
 from mining.errors import InputError
 from mining.similar._banding import MAX_BUCKET
 from mining.similar._distributed import banded_pairs
 from mining.similar._scurve import BandChoice, candidate_probability, error_areas
-from mining.similar._sketch import ArrowKernel, lists_array
 from mining.similar._vectors import (
     SparseRows,
     cosine_distance_pairs,
