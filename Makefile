@@ -10,8 +10,8 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 setup:            ## create .venv and install the project (pinned)
 	@scripts/bootstrap.sh
 
-setup-test:       ## as setup, plus test and dev tools
-	@scripts/bootstrap.sh test,dev
+setup-test:       ## as setup, plus test and dev tools and the torch oracle (CPU build, see pyproject)
+	@scripts/bootstrap.sh test,dev,oracle-torch
 
 demo: setup       ## run the demo pipeline on the bundled data and print results
 	@$(VENV)/bin/mining run demo --quiet

@@ -409,6 +409,34 @@ VECTOR_PAIRS = T.StructType(
     ]
 )
 
+# Predictions of a trained model (#10, `mining.sgd`), one per input row: `label` is the row's
+# label, `prediction` the predicted label (the original label values; the estimate for a
+# regression), `probability` the class probabilities in the order of the sorted labels for
+# logistic and softmax models, null for the others.
+PREDICTIONS = T.StructType(
+    [
+        T.StructField("row", T.LongType(), nullable=False),
+        T.StructField("label", T.DoubleType(), nullable=False),
+        T.StructField("prediction", T.DoubleType(), nullable=False),
+        T.StructField("probability", T.ArrayType(T.DoubleType(), containsNull=False),
+                      nullable=True),
+    ]
+)
+
+# One row per training epoch: the steps taken, the mean training objective of its batches (mean
+# loss plus penalty), the validation loss and metric (accuracy; R² for a regression; null
+# without a validation split) and its wall-clock seconds.
+TRAINING_HISTORY = T.StructType(
+    [
+        T.StructField("epoch", T.IntegerType(), nullable=False),
+        T.StructField("steps", T.IntegerType(), nullable=False),
+        T.StructField("train_loss", T.DoubleType(), nullable=False),
+        T.StructField("validation_loss", T.DoubleType(), nullable=True),
+        T.StructField("validation_metric", T.DoubleType(), nullable=True),
+        T.StructField("seconds", T.DoubleType(), nullable=False),
+    ]
+)
+
 # Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
 # (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
 # unless the caller passes `schema=` explicitly. A table with neither cannot be published.

@@ -1,0 +1,1 @@
+"""Distributed stochastic gradient descent (MMDS §12.2): models, losses, optimizers, trainer."""

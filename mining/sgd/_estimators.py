@@ -1,0 +1,187 @@
+"""Estimators by scikit-learn's rules over Spark DataFrames of ``LABELED_POINTS`` (§12.2).
+
+``__init__`` only stores its keyword arguments; ``fit`` validates them, trains and returns
+``self``; what it learns ends in ``_`` (``coef_``-style arrays are in ``model_``); ``predict`` and
+``predict_proba`` return DataFrames (``PREDICTIONS``), ``score`` runs one action (accuracy, or
+R² for a regression). ``get_params`` / ``set_params`` work as scikit-learn's, so the estimators
+can be cloned for grid searches and cross-validation.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any, Literal
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from mining.errors import InputError
+from mining.schemas import PREDICTIONS
+from mining.sgd._in_task import fit_in_task, predict_frame
+from mining.sgd._loop import Epoch, Plan
+from mining.sgd._model import Fitted, Recipe
+from mining.sgd._optim import Optimizer, Schedule
+
+__all__ = ["MODES", "SGDEstimator"]
+
+log = logging.getLogger(__name__)
+Mode = Literal["auto", "in_task", "sync"]
+MODES = ("auto", "in_task", "sync")
+
+
+class SGDEstimator:
+    """A model trained by mini-batch stochastic gradient descent on a Spark DataFrame.
+
+    Parameters
+    ----------
+    loss : {"logistic", "hinge", "squared_hinge", "softmax", "squared"}
+        Logistic regression, linear SVM (§12.3), squared-hinge SVM, multinomial logistic
+        regression, least-squares regression.
+    hidden : tuple of int
+        Hidden layer widths; ``()`` is a linear model, anything else an MLP.
+    activation : str
+        Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, gelu, swish.
+    dropout, batch_norm
+        Inverted dropout probability and batch normalization of the hidden layers.
+    alpha, l1_ratio
+        Elastic-net penalty ``alpha (l1_ratio |w|_1 + (1 - l1_ratio) / 2 |w|^2)`` added to the
+        mean loss (scikit-learn's ``SGDClassifier`` convention); intercepts are not penalized.
+    optimizer : str
+        sgd, momentum, nesterov, adagrad, rmsprop, adadelta, adam (PyTorch's update rules).
+    learning_rate, schedule, gamma, step_size, decay
+        The rate at epoch 0 and its schedule by epoch (constant, step, exponential, inverse,
+        inverse_sqrt).
+    batch_size : int or None
+        Rows per mini-batch; ``None``: full batch (deterministic gradient descent).
+    max_epochs, patience, tol, validation_fraction
+        Epochs at most; early stopping when the validation loss (training loss without a
+        validation split) has not improved by ``tol`` for ``patience`` epochs, keeping the
+        best epoch's weights; ``validation_fraction`` of the rows (by a seeded hash of the row
+        id) are held out.
+    class_weight : None, "balanced" or dict
+        Weights of the classes' losses.
+    clip_norm : float or None
+        Gradient 2-norm clipping.
+    initializer : str
+        auto, xavier (glorot), he, zeros.
+    mode : {"auto", "in_task", "sync"}
+        Where training runs; see :mod:`mining.sgd`.
+    seed : int
+        Mini-batches, the validation split, initial weights and dropout masks.
+    """
+
+    def __init__(self, *, loss: str = "logistic", hidden: tuple[int, ...] = (),
+                 activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
+                 alpha: float = 1e-4, l1_ratio: float = 0.0, optimizer: str = "adam",
+                 learning_rate: float = 0.001, schedule: str = "constant", gamma: float = 0.1,
+                 step_size: int = 10, decay: float = 1.0, momentum: float = 0.9,
+                 batch_size: int | None = 256, max_epochs: int = 100, patience: int | None = 10,
+                 tol: float = 1e-4, validation_fraction: float = 0.1,
+                 class_weight: str | dict[float, float] | None = None,
+                 clip_norm: float | None = None, initializer: str = "auto",
+                 fit_intercept: bool = True, mode: Mode = "auto", seed: int = 0) -> None:
+        self.loss, self.hidden, self.activation = loss, hidden, activation
+        self.dropout, self.batch_norm, self.alpha, self.l1_ratio = dropout, batch_norm, alpha, \
+            l1_ratio
+        self.optimizer, self.learning_rate, self.schedule = optimizer, learning_rate, schedule
+        self.gamma, self.step_size, self.decay, self.momentum = gamma, step_size, decay, momentum
+        self.batch_size, self.max_epochs, self.patience, self.tol = batch_size, max_epochs, \
+            patience, tol
+        self.validation_fraction, self.class_weight = validation_fraction, class_weight
+        self.clip_norm, self.initializer, self.fit_intercept = clip_norm, initializer, \
+            fit_intercept
+        self.mode, self.seed = mode, seed
+
+    # -- scikit-learn's parameter protocol -------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters and their values (``deep`` is accepted, unused)."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> SGDEstimator:
+        """Set constructor parameters; unknown names raise :class:`InputError`."""
+        known = set(self._param_names())
+        for name, value in params.items():
+            if name not in known:
+                raise InputError(f"{type(self).__name__} has no parameter {name!r}; "
+                                 f"known: {', '.join(sorted(known))}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        fresh = type(self)()
+        changed = {k: v for k, v in self.get_params().items() if getattr(fresh, k) != v}
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+    # -- training --------------------------------------------------------------------------
+    def recipe(self) -> Recipe:
+        """The model these parameters describe (validated)."""
+        return Recipe(loss=self.loss, hidden=tuple(self.hidden), activation=self.activation,
+                      dropout=self.dropout, batch_norm=self.batch_norm,
+                      fit_intercept=self.fit_intercept, initializer=self.initializer,
+                      alpha=self.alpha, l1_ratio=self.l1_ratio, class_weight=self.class_weight)
+
+    def plan(self) -> Plan:
+        """The optimization these parameters describe (validated)."""
+        return Plan(optimizer=Optimizer(self.optimizer, momentum=self.momentum),
+                    schedule=Schedule(self.schedule, lr=self.learning_rate, gamma=self.gamma,
+                                      step_size=self.step_size, decay=self.decay),
+                    batch_size=self.batch_size, max_epochs=self.max_epochs, seed=self.seed,
+                    clip_norm=self.clip_norm, validation_fraction=self.validation_fraction,
+                    patience=self.patience, tol=self.tol)
+
+    def fit(self, points: DataFrame) -> SGDEstimator:
+        """Train on ``points`` (``LABELED_POINTS`` columns: ``row``, ``label``, ``indices``,
+        ``values``); returns ``self``."""
+        recipe, plan = self.recipe(), self.plan()
+        if self.mode not in MODES:
+            raise InputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        mode = "in_task" if self.mode == "auto" else self.mode
+        if mode == "sync":
+            from mining.sgd._sync import fit_sync
+            fitted = fit_sync(points, recipe, plan)
+        else:
+            fitted = fit_in_task(points, recipe, plan)
+        self.model_: Fitted = fitted
+        self.mode_: str = mode
+        self.classes_ = fitted.classes
+        self.n_features_in_ = fitted.spec.n_features
+        self.history_: list[Epoch] = fitted.history
+        self.n_epochs_ = len(fitted.history)
+        self.best_epoch_ = fitted.best_epoch
+        log.info("trained %s in mode %s: %d epochs, best %d", self.loss, mode, self.n_epochs_,
+                 self.best_epoch_)
+        return self
+
+    def _fitted(self) -> Fitted:
+        if not hasattr(self, "model_"):
+            raise InputError(f"this {type(self).__name__} is not fitted yet; call fit first")
+        return self.model_
+
+    def predict(self, points: DataFrame) -> DataFrame:
+        """``PREDICTIONS`` rows for ``points`` (lazy; the probabilities where the loss has
+        them)."""
+        return predict_frame(points, self._fitted(), PREDICTIONS)
+
+    def predict_proba(self, points: DataFrame) -> DataFrame:
+        """As :meth:`predict`; raises for the losses that do not model probabilities."""
+        if self._fitted().spec.loss not in ("logistic", "softmax"):
+            raise InputError(f"loss {self.loss!r} does not model probabilities; "
+                             "use logistic or softmax")
+        return self.predict(points)
+
+    def score(self, points: DataFrame) -> float:
+        """Accuracy of the predictions (R² for a regression), in one action."""
+        p = self.predict(points)
+        if self._fitted().spec.loss == "squared":
+            row = p.select(F.sum((F.col("label") - F.col("prediction")) ** 2).alias("res"),
+                           F.sum(F.col("label") ** 2).alias("sq"), F.sum("label").alias("s"),
+                           F.count("*").alias("n")).collect()[0]
+            total = row["sq"] - row["s"] ** 2 / row["n"] if row["n"] else 0.0
+            return float(1.0 - row["res"] / total) if total else 0.0
+        accuracy = p.select(F.avg((F.col("label") == F.col("prediction")).cast("double")))
+        return float(accuracy.collect()[0][0] or 0.0)
