@@ -23,11 +23,12 @@ from mining.sgd._loop import Epoch, Plan
 from mining.sgd._model import Fitted, Recipe
 from mining.sgd._optim import Optimizer, Schedule
 
-__all__ = ["MODES", "SGDEstimator"]
+__all__ = ["MODES", "LinearRegression", "LinearSVM", "LogisticRegression", "MLPClassifier",
+           "MLPRegressor", "SGDEstimator", "SoftmaxRegression"]
 
 log = logging.getLogger(__name__)
-Mode = Literal["auto", "in_task", "sync"]
-MODES = ("auto", "in_task", "sync")
+Mode = Literal["auto", "in_task", "sync", "barrier", "local"]
+MODES = ("auto", "in_task", "sync", "barrier", "local")
 
 
 class SGDEstimator:
@@ -35,11 +36,12 @@ class SGDEstimator:
 
     Parameters
     ----------
-    loss : {"logistic", "hinge", "squared_hinge", "softmax", "squared"}
+    loss : {"logistic", "hinge", "squared_hinge", "softmax", "squared"} or None
         Logistic regression, linear SVM (§12.3), squared-hinge SVM, multinomial logistic
-        regression, least-squares regression.
-    hidden : tuple of int
-        Hidden layer widths; ``()`` is a linear model, anything else an MLP.
+        regression, least-squares regression; ``None``: the class's own (logistic here).
+    hidden : tuple of int or None
+        Hidden layer widths; ``()`` is a linear model, anything else an MLP; ``None``: the
+        class's own (``()`` here, ``(100,)`` for :class:`MLPClassifier`).
     activation : str
         Hidden activation: sigmoid, tanh, relu, leaky_relu, elu, gelu, swish.
     dropout, batch_norm
@@ -71,7 +73,10 @@ class SGDEstimator:
         Mini-batches, the validation split, initial weights and dropout masks.
     """
 
-    def __init__(self, *, loss: str = "logistic", hidden: tuple[int, ...] = (),
+    _default_loss = "logistic"
+    _default_hidden: tuple[int, ...] = ()
+
+    def __init__(self, *, loss: str | None = None, hidden: tuple[int, ...] | None = None,
                  activation: str = "relu", dropout: float = 0.0, batch_norm: bool = False,
                  alpha: float = 1e-4, l1_ratio: float = 0.0, optimizer: str = "adam",
                  learning_rate: float = 0.001, schedule: str = "constant", gamma: float = 0.1,
@@ -80,7 +85,8 @@ class SGDEstimator:
                  tol: float = 1e-4, validation_fraction: float = 0.1,
                  class_weight: str | dict[float, float] | None = None,
                  clip_norm: float | None = None, initializer: str = "auto",
-                 fit_intercept: bool = True, mode: Mode = "auto", seed: int = 0) -> None:
+                 fit_intercept: bool = True, mode: Mode = "auto", tasks: int | None = None,
+                 period: int = 8, seed: int = 0) -> None:
         self.loss, self.hidden, self.activation = loss, hidden, activation
         self.dropout, self.batch_norm, self.alpha, self.l1_ratio = dropout, batch_norm, alpha, \
             l1_ratio
@@ -91,7 +97,7 @@ class SGDEstimator:
         self.validation_fraction, self.class_weight = validation_fraction, class_weight
         self.clip_norm, self.initializer, self.fit_intercept = clip_norm, initializer, \
             fit_intercept
-        self.mode, self.seed = mode, seed
+        self.mode, self.tasks, self.period, self.seed = mode, tasks, period, seed
 
     # -- scikit-learn's parameter protocol -------------------------------------------------
     @classmethod
@@ -120,7 +126,9 @@ class SGDEstimator:
     # -- training --------------------------------------------------------------------------
     def recipe(self) -> Recipe:
         """The model these parameters describe (validated)."""
-        return Recipe(loss=self.loss, hidden=tuple(self.hidden), activation=self.activation,
+        hidden = self._default_hidden if self.hidden is None else tuple(self.hidden)
+        return Recipe(loss=self.loss or self._default_loss, hidden=hidden,
+                      activation=self.activation,
                       dropout=self.dropout, batch_norm=self.batch_norm,
                       fit_intercept=self.fit_intercept, initializer=self.initializer,
                       alpha=self.alpha, l1_ratio=self.l1_ratio, class_weight=self.class_weight)
@@ -144,6 +152,12 @@ class SGDEstimator:
         if mode == "sync":
             from mining.sgd._sync import fit_sync
             fitted = fit_sync(points, recipe, plan)
+        elif mode in ("barrier", "local"):
+            from mining.sgd._barrier import fit_barrier
+            tasks = self.tasks or int(points.sparkSession.conf.get(
+                "spark.sql.shuffle.partitions") or 2)
+            fitted = fit_barrier(points, recipe, plan, tasks=tasks,
+                                 period=1 if mode == "barrier" else self.period)
         else:
             fitted = fit_in_task(points, recipe, plan)
         self.model_: Fitted = fitted
@@ -153,7 +167,7 @@ class SGDEstimator:
         self.history_: list[Epoch] = fitted.history
         self.n_epochs_ = len(fitted.history)
         self.best_epoch_ = fitted.best_epoch
-        log.info("trained %s in mode %s: %d epochs, best %d", self.loss, mode, self.n_epochs_,
+        log.info("trained %s in mode %s: %d epochs, best %d", recipe.loss, mode, self.n_epochs_,
                  self.best_epoch_)
         return self
 
@@ -170,7 +184,7 @@ class SGDEstimator:
     def predict_proba(self, points: DataFrame) -> DataFrame:
         """As :meth:`predict`; raises for the losses that do not model probabilities."""
         if self._fitted().spec.loss not in ("logistic", "softmax"):
-            raise InputError(f"loss {self.loss!r} does not model probabilities; "
+            raise InputError(f"loss {self._fitted().spec.loss!r} does not model probabilities; "
                              "use logistic or softmax")
         return self.predict(points)
 
@@ -185,3 +199,42 @@ class SGDEstimator:
             return float(1.0 - row["res"] / total) if total else 0.0
         accuracy = p.select(F.avg((F.col("label") == F.col("prediction")).cast("double")))
         return float(accuracy.collect()[0][0] or 0.0)
+
+
+class LogisticRegression(SGDEstimator):
+    """Binary logistic regression by SGD (``loss="logistic"``); see :class:`SGDEstimator`."""
+
+
+class LinearSVM(SGDEstimator):
+    """Linear support-vector machine by SGD on the hinge loss (§12.3); see
+    :class:`SGDEstimator`."""
+
+    _default_loss = "hinge"
+
+
+class SoftmaxRegression(SGDEstimator):
+    """Multinomial logistic regression by SGD (``loss="softmax"``); see :class:`SGDEstimator`."""
+
+    _default_loss = "softmax"
+
+
+class LinearRegression(SGDEstimator):
+    """Least-squares linear regression by SGD (``loss="squared"``); see :class:`SGDEstimator`."""
+
+    _default_loss = "squared"
+
+
+class MLPClassifier(SGDEstimator):
+    """A multilayer perceptron classifier (softmax output, one hidden layer of 100 by
+    default); see :class:`SGDEstimator`."""
+
+    _default_loss = "softmax"
+    _default_hidden = (100,)
+
+
+class MLPRegressor(SGDEstimator):
+    """A multilayer perceptron for least-squares regression (one hidden layer of 100 by
+    default); see :class:`SGDEstimator`."""
+
+    _default_loss = "squared"
+    _default_hidden = (100,)

@@ -25,12 +25,12 @@ from mining.sgd._losses import LOSSES, predict_from_scores, proba_from_scores
 from mining.sgd._model import Fitted, Recipe
 from mining.sgd._network import scores
 
-__all__ = ["FIT_ROW", "POINT_COLUMNS", "encode_labels", "fit_in_task", "predict_frame"]
+__all__ = ["FIT_ARROW", "FIT_ROW", "POINT_COLUMNS", "encode_labels", "fit_in_task", "predict_frame"]
 
 POINT_COLUMNS = ("row", "label", "indices", "values")
 FIT_ROW = T.StructType([T.StructField("fit", T.BinaryType(), True),
                         T.StructField("error", T.StringType(), True)])
-_FIT_ARROW = pa.schema([("fit", pa.binary()), ("error", pa.string())])
+FIT_ARROW = pa.schema([("fit", pa.binary()), ("error", pa.string())])
 
 
 def encode_labels(recipe: Recipe, block: Block) -> tuple[np.ndarray, Block]:
@@ -57,10 +57,10 @@ def _fit_kernel(recipe: Recipe, plan: Plan, n_features: int | None) -> ArrowKern
                             fit.best_epoch, fit.stopped_early, fit.n_train,
                             fit.n_validation).pack()
             yield pa.record_batch([pa.array([packed], pa.binary()), pa.nulls(1, pa.string())],
-                                  schema=_FIT_ARROW)
+                                  schema=FIT_ARROW)
         except InputError as exc:
             yield pa.record_batch([pa.nulls(1, pa.binary()), pa.array([str(exc)])],
-                                  schema=_FIT_ARROW)
+                                  schema=FIT_ARROW)
 
     return kernel
 

@@ -25,7 +25,8 @@ from mining.sgd._network import BatchNormState, Pass, forward_backward, scores
 from mining.sgd._optim import Optimizer, Schedule, clip_by_norm
 from mining.sgd._spec import NetSpec, penalty
 
-__all__ = ["Epoch", "LocalFit", "Objective", "Plan", "apply_step", "evaluate", "fit_block"]
+__all__ = ["Epoch", "LocalFit", "Objective", "Plan", "Stopper", "apply_step", "batch_order",
+           "evaluate", "fit_block", "split_batches"]
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,13 @@ class Plan:
             raise InputError(f"patience must be >= 1 or None (no early stopping), "
                              f"got {self.patience}")
 
-    def n_batches(self, n_train: int) -> int:
-        """Mini-batches per epoch: ``round(n_train / batch_size)``, at least 1."""
-        return 1 if self.batch_size is None else max(1, round(n_train / self.batch_size))
+    def n_batches(self, n_rows: int) -> int:
+        """Mini-batches per epoch for ``n_rows`` rows in all (validation rows included):
+        ``round(n_rows (1 - validation_fraction) / batch_size)``, at least 1. Every mode uses
+        this count, known before the split is (it is a hash of each row)."""
+        if self.batch_size is None:
+            return 1
+        return max(1, round(n_rows * (1.0 - self.validation_fraction) / self.batch_size))
 
 
 @dataclass(frozen=True)
@@ -137,16 +142,22 @@ def evaluate(objective: Objective, theta: np.ndarray, block: Block,
     return loss / total, metric
 
 
-def _batches(plan: Plan, train: Block) -> list[Block]:
-    member = batch_of(train.rows, plan.seed, plan.n_batches(train.n))
+def split_batches(plan: Plan, train: Block, n_batches: int) -> dict[int, Block]:
+    """The rows of ``train`` by mini-batch id (ids with no rows here are absent)."""
+    member = batch_of(train.rows, plan.seed, n_batches)
     order = np.argsort(member, kind="stable")
     ordered = Block(train.X[order], train.y[order], train.rows[order])
-    cuts = np.searchsorted(member[order], np.arange(plan.n_batches(train.n) + 1))
-    return [Block(ordered.X[a:b], ordered.y[a:b], ordered.rows[a:b])
-            for a, b in itertools.pairwise(cuts.tolist()) if b > a]
+    cuts = np.searchsorted(member[order], np.arange(n_batches + 1)).tolist()
+    return {b: Block(ordered.X[lo:hi], ordered.y[lo:hi], ordered.rows[lo:hi])
+            for b, (lo, hi) in enumerate(itertools.pairwise(cuts)) if hi > lo}
 
 
-class _Stopper:
+def batch_order(plan: Plan, n_batches: int, epoch: int) -> list[int]:
+    """The epoch's seeded order of the mini-batch ids (the same in every mode and task)."""
+    return np.random.default_rng((plan.seed, 2, epoch)).permutation(n_batches).tolist()
+
+
+class Stopper:
     """Early stopping: no gain of ``tol`` for ``patience`` epochs (scikit-learn's rule)."""
 
     def __init__(self, plan: Plan) -> None:
@@ -180,15 +191,18 @@ def fit_block(objective: Objective, plan: Plan, block: Block, theta: np.ndarray)
     train, validation = block.take(~held), block.take(held)
     if train.n == 0:
         raise InputError("no training rows: the input is empty or all held out for validation")
-    batches = _batches(plan, train)
+    n_batches = plan.n_batches(block.n)
+    batches = split_batches(plan, train, n_batches)
     state = plan.optimizer.init(len(theta))
     rng = np.random.default_rng((plan.seed, 1))
     bn = BatchNormState.initial(objective.spec) if objective.spec.batch_norm else None
-    stopper, history = _Stopper(plan), []
-    best = (theta.copy(), _copy_bn(bn))
+    stopper, history = Stopper(plan), []
+    best = (theta.copy(), bn and bn.copy())
     for epoch in range(plan.max_epochs):
         start, loss_sum, n_sum = time.perf_counter(), 0.0, 0
-        for b in np.random.default_rng((plan.seed, 2, epoch)).permutation(len(batches)):
+        for b in batch_order(plan, n_batches, epoch):
+            if b not in batches:
+                continue
             done = objective.batch_pass(theta, batches[b], rng, bn)
             if bn is not None:
                 bn.update(done.batch_stats)
@@ -199,14 +213,8 @@ def fit_block(objective: Objective, plan: Plan, block: Block, theta: np.ndarray)
         history.append(Epoch(epoch, len(batches), loss_sum / n_sum, val[0], val[1],
                              time.perf_counter() - start))
         if stopper.improved(val[0] if val[0] is not None else loss_sum / n_sum, epoch):
-            best = (theta.copy(), _copy_bn(bn))
+            best = (theta.copy(), bn and bn.copy())
         if stopper.stop:
             break
     stopped = stopper.stop and len(history) < plan.max_epochs
     return LocalFit(best[0], best[1], history, stopper.best_epoch, stopped, train.n, validation.n)
-
-
-def _copy_bn(bn: BatchNormState | None) -> BatchNormState | None:
-    if bn is None:
-        return None
-    return BatchNormState([m.copy() for m in bn.means], [v.copy() for v in bn.variances])

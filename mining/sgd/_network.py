@@ -57,6 +57,23 @@ def pool_batch_stats(parts: Sequence[Sequence[BatchStats]]) -> list[BatchStats]:
     return pooled
 
 
+def stats_moments(stats: Sequence[BatchStats]) -> np.ndarray:
+    """Batch statistics as moments that add across tasks: ``n mean`` and ``n E[x²]`` per layer."""
+    return np.concatenate([np.concatenate([s.n * s.mean, s.n * (s.var + s.mean**2)])
+                           for s in stats] or [np.zeros(0)])
+
+
+def moments_stats(hidden: Sequence[int], moments: np.ndarray, n: int) -> list[BatchStats]:
+    """The pooled statistics of ``n`` rows from the summed :func:`stats_moments` of tasks."""
+    stats, at = [], 0
+    for width in hidden:
+        mean = moments[at:at + width] / n
+        var = moments[at + width:at + 2 * width] / n - mean**2
+        stats.append(BatchStats(mean, np.maximum(var, 0.0), n))
+        at += 2 * width
+    return stats
+
+
 @dataclass
 class BatchNormState:
     """Running means and variances of every hidden layer, for evaluation (PyTorch's rule).
@@ -73,6 +90,11 @@ class BatchNormState:
     def initial(cls, spec: NetSpec) -> BatchNormState:
         """Means 0 and variances 1 for every hidden layer (PyTorch's start)."""
         return cls([np.zeros(h) for h in spec.hidden], [np.ones(h) for h in spec.hidden])
+
+    def copy(self) -> BatchNormState:
+        """An independent copy (the best epoch's statistics are kept aside)."""
+        return BatchNormState([m.copy() for m in self.means],
+                              [v.copy() for v in self.variances], self.momentum)
 
     def update(self, batch_stats: Sequence[BatchStats]) -> None:
         """Move the running statistics towards one batch's (in place)."""

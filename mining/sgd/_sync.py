@@ -33,9 +33,9 @@ from mining._arrow import ArrowKernel, binary_array, binary_values
 from mining.errors import InputError
 from mining.sgd._data import Block, batch_of, in_validation
 from mining.sgd._in_task import POINT_COLUMNS
-from mining.sgd._loop import Epoch, Objective, Plan, apply_step, evaluate
+from mining.sgd._loop import Epoch, Objective, Plan, Stopper, apply_step, batch_order, evaluate
 from mining.sgd._model import MAX_CLASSES, Fitted, Recipe
-from mining.sgd._network import BatchNormState, BatchStats
+from mining.sgd._network import BatchNormState, moments_stats, stats_moments
 
 __all__ = ["fit_sync", "profile_points"]
 
@@ -131,9 +131,7 @@ def _step_kernel(objective: Objective, theta: np.ndarray, n_features: int, seed:
             if train:
                 rng = np.random.default_rng((*seed, first))
                 done = objective.batch_pass(theta, block, rng)
-                # moments, not statistics: sums of n·mean and n·E[x²] add across tasks
-                stats = np.concatenate([np.concatenate([s.n * s.mean, s.n * (s.var + s.mean**2)])
-                                        for s in done.batch_stats] or [np.zeros(0)])
+                stats = stats_moments(done.batch_stats)
                 grad, loss, extra = np.concatenate([done.grad, stats]), done.loss, 0.0
             else:
                 mean_loss, metric = evaluate(objective, theta, block, bn)
@@ -158,18 +156,8 @@ def _gather(frame: DataFrame) -> tuple[int, float, float, np.ndarray]:
             float(pa.compute.sum(table.column("extra")).as_py() or 0.0), total)
 
 
-def _pooled(spec_hidden: tuple[int, ...], moments: np.ndarray, n: int) -> list[BatchStats]:
-    stats, at = [], 0
-    for width in spec_hidden:
-        mean = moments[at:at + width] / n
-        var = moments[at + width:at + 2 * width] / n - mean**2
-        stats.append(BatchStats(mean, np.maximum(var, 0.0), n))
-        at += 2 * width
-    return stats
-
-
 def _layout(points: DataFrame, plan: Plan, profile: Profile) -> tuple[DataFrame, int]:
-    n_batches = plan.n_batches(round(profile.n * (1.0 - plan.validation_fraction)))
+    n_batches = plan.n_batches(profile.n)
     blocks = (points.select(*POINT_COLUMNS)
               .mapInArrow(_block_kernel(plan, n_batches, profile.classes, profile.n_features),
                           BLOCKS)
@@ -193,21 +181,19 @@ def fit_sync(points: DataFrame, recipe: Recipe, plan: Plan) -> Fitted:
 
 def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
            profile: Profile) -> Fitted:
-    from mining.sgd._loop import _Stopper
-
     objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
     spec, d = objective.spec, profile.n_features
     theta = spec.init(np.random.default_rng(plan.seed), recipe.initializer)
     state = plan.optimizer.init(len(theta))
     bn = BatchNormState.initial(spec) if spec.batch_norm else None
-    stopper, history = _Stopper(plan), []
+    stopper, history = Stopper(plan), []
     best = (theta.copy(), bn)
     has_validation = blocks.filter("batch = -1").limit(1).count() > 0 \
         if plan.validation_fraction > 0 else False
     step = 0
     for epoch in range(plan.max_epochs):
         start, loss_sum, n_sum = time.perf_counter(), 0.0, 0
-        for b in np.random.default_rng((plan.seed, 2, epoch)).permutation(n_batches).tolist():
+        for b in batch_order(plan, n_batches, epoch):
             kernel = _step_kernel(objective, theta, d, (plan.seed, 3, step), True, None)
             n, loss, _, total = _gather(blocks.filter(F.col("batch") == b)
                                         .mapInArrow(kernel, PARTIAL))
@@ -215,7 +201,7 @@ def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
             if not n:
                 continue
             if bn is not None:
-                bn.update(_pooled(spec.hidden, total[len(theta):], n))
+                bn.update(moments_stats(spec.hidden, total[len(theta):], n))
             value, grad = objective.penalized(theta, loss, total[:len(theta)], n)
             theta = apply_step(plan, state, theta, grad, epoch)
             loss_sum, n_sum = loss_sum + value * n, n_sum + n
@@ -227,14 +213,9 @@ def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
         history.append(Epoch(epoch, n_batches, loss_sum / max(n_sum, 1), val[0], val[1],
                              time.perf_counter() - start))
         if stopper.improved(val[0] if val[0] is not None else loss_sum / max(n_sum, 1), epoch):
-            best = (theta.copy(), _copy(bn))
+            best = (theta.copy(), bn and bn.copy())
         if stopper.stop:
             break
     n_val = int(blocks.filter("batch = -1").agg(F.sum("n")).collect()[0][0] or 0)
     return Fitted(spec, best[0], profile.classes, best[1], history, stopper.best_epoch,
                   stopper.stop and len(history) < plan.max_epochs, profile.n - n_val, n_val)
-
-
-def _copy(bn: BatchNormState | None) -> BatchNormState | None:
-    return None if bn is None else BatchNormState([m.copy() for m in bn.means],
-                                                  [v.copy() for v in bn.variances])

@@ -1,0 +1,231 @@
+"""Barrier mode: tasks stay up for the whole training and talk through ``allGather`` (§12.4).
+
+One Spark job: ``mapInArrow(..., barrier=True)`` starts one task per partition at once; each
+turns its rows into numpy blocks once and runs every epoch. Every task starts from the same
+weights and takes the same decisions, so no weights are ever sent to the tasks:
+
+* ``period=1`` (synchronous all-reduce): at each step every task computes the loss and gradient
+  sums of its rows of the mini-batch and ``allGather``\\ s them; every task adds the same
+  messages in partition order and takes the same optimizer step. The weights equal
+  ``mode="sync"``'s and ``"in_task"``'s up to the order of floating-point addition.
+* ``period=k > 1`` (local SGD): each task steps on its own rows of each mini-batch and, every
+  ``k`` steps and at the end of each epoch, the tasks average their weights and optimizer
+  states, weighted by the rows each used since the last average (federated averaging). The
+  result depends on the partitioning by design; it is reproducible for a fixed seed and
+  partition count.
+
+What it needs of the cluster: a free slot for every task at once (Spark refuses a barrier stage
+that needs more slots than the cluster has; no dynamic allocation). What it costs: each
+``allGather`` goes through the driver, so every step (every ``k`` steps) moves
+``tasks x 8 x n_params`` bytes in each direction, base64-encoded, plus a round trip.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+from pyspark import BarrierTaskContext
+from pyspark.sql import DataFrame
+
+from mining._arrow import ArrowKernel
+from mining._frames import one_row
+from mining.errors import InputError
+from mining.sgd._data import Block, block_from_batches, in_validation
+from mining.sgd._in_task import FIT_ARROW, FIT_ROW, POINT_COLUMNS
+from mining.sgd._loop import (
+    Epoch,
+    Objective,
+    Plan,
+    Stopper,
+    apply_step,
+    batch_order,
+    evaluate,
+    split_batches,
+)
+from mining.sgd._model import Fitted, Recipe
+from mining.sgd._network import BatchNormState, moments_stats, stats_moments
+from mining.sgd._sync import Profile, profile_points
+
+__all__ = ["fit_barrier"]
+
+
+class _Ring:
+    """``allGather`` of float64 vectors: every task gets every task's, in partition order."""
+
+    def __init__(self) -> None:
+        self.ctx = BarrierTaskContext.get()
+
+    def gather(self, vector: np.ndarray) -> list[np.ndarray]:
+        message = base64.b64encode(np.ascontiguousarray(vector, "<f8").tobytes()).decode()
+        return [np.frombuffer(base64.b64decode(m), "<f8") for m in self.ctx.allGather(message)]
+
+    def total(self, vector: np.ndarray) -> np.ndarray:
+        parts = self.gather(vector)
+        out = parts[0].copy()
+        for p in parts[1:]:
+            out += p
+        return out
+
+
+class _TaskTrainer:
+    """One barrier task's training loop (every task runs the same one)."""
+
+    def __init__(self, objective: Objective, plan: Plan, block: Block, n_batches: int,
+                 period: int, initializer: str) -> None:
+        self.objective, self.plan, self.period, self.n_batches = objective, plan, period, \
+            n_batches
+        held = in_validation(block.rows, plan.seed, plan.validation_fraction)
+        self.validation = block.take(held)
+        self.batches = split_batches(plan, block.take(~held), n_batches)
+        spec = objective.spec
+        self.theta = spec.init(np.random.default_rng(plan.seed), initializer)
+        self.state = plan.optimizer.init(len(self.theta))
+        self.bn = BatchNormState.initial(spec) if spec.batch_norm else None
+        self.ring = _Ring()
+        self.rng = np.random.default_rng((plan.seed, 4, self.ring.ctx.partitionId()))
+        self.used = 0.0  # rows stepped on since the last average (local SGD)
+
+    def _sync_step(self, part: Block | None, epoch: int) -> tuple[float, int]:
+        k = len(self.theta)
+        if part is not None:
+            done = self.objective.batch_pass(self.theta, part, self.rng)
+            vec = np.concatenate([[done.n, done.loss], done.grad, stats_moments(done.batch_stats)])
+        else:
+            vec = np.zeros(2 + k + 2 * sum(self.objective.spec.hidden) * self.objective.spec
+                           .batch_norm)
+        total = self.ring.total(vec)
+        n = int(total[0])
+        if not n:
+            return 0.0, 0
+        if self.bn is not None:
+            self.bn.update(moments_stats(self.objective.spec.hidden, total[2 + k:], n))
+        value, grad = self.objective.penalized(self.theta, float(total[1]), total[2:2 + k], n)
+        self.theta = apply_step(self.plan, self.state, self.theta, grad, epoch)
+        return value * n, n
+
+    def _local_step(self, part: Block | None, epoch: int) -> tuple[float, int]:
+        if part is None:
+            return 0.0, 0
+        done = self.objective.batch_pass(self.theta, part, self.rng, self.bn)
+        if self.bn is not None:
+            self.bn.update(done.batch_stats)
+        value, grad = self.objective.penalized(self.theta, done.loss, done.grad, done.n)
+        self.theta = apply_step(self.plan, self.state, self.theta, grad, epoch)
+        self.used += done.n
+        return value * done.n, done.n
+
+    def average(self) -> None:
+        """Federated averaging of weights, optimizer state and running batch-norm statistics."""
+        names = sorted(self.state)
+        parts = [self.theta] + [self.state[n].astype(np.float64) for n in names]
+        if self.bn is not None:
+            parts += self.bn.means + self.bn.variances
+        flat = np.concatenate([np.ravel(p) for p in parts])
+        gathered = self.ring.gather(np.concatenate([[self.used], self.used * flat]))
+        weight = sum(float(g[0]) for g in gathered)
+        self.used = 0.0
+        if weight == 0:
+            return
+        mean = np.sum([g[1:] for g in gathered], axis=0) / weight
+        at = 0
+        for i, p in enumerate(parts):
+            size = np.size(p)
+            value = np.reshape(mean[at:at + size], np.shape(p))
+            at += size
+            if i == 0:
+                self.theta = value.copy()
+            elif i <= len(names):
+                self.state[names[i - 1]] = value.astype(self.state[names[i - 1]].dtype)
+            elif self.bn is not None:
+                j = i - 1 - len(names)
+                hidden = len(self.bn.means)
+                (self.bn.means if j < hidden else self.bn.variances)[j % hidden] = value.copy()
+
+    def epoch(self, epoch: int) -> tuple[float, int]:
+        """One epoch's steps; the summed objective and rows (all tasks' rows in sync)."""
+        loss, n, steps = 0.0, 0, 0
+        for b in batch_order(self.plan, self.n_batches, epoch):
+            part = self.batches.get(b)
+            step = self._sync_step if self.period == 1 else self._local_step
+            value, rows = step(part, epoch)
+            loss, n, steps = loss + value, n + rows, steps + 1
+            if self.period > 1 and steps % self.period == 0:
+                self.average()
+        if self.period > 1:
+            self.average()
+            totals = self.ring.total(np.asarray([loss, n], np.float64))
+            loss, n = float(totals[0]), int(totals[1])
+        return loss, n
+
+    def validate(self) -> tuple[float | None, float | None]:
+        """Validation loss and metric over every task's held-out rows."""
+        sums = np.zeros(3)
+        if self.validation.n:
+            loss, metric = evaluate(self.objective, self.theta, self.validation, self.bn)
+            sums = np.asarray([loss * self.validation.n, metric * self.validation.n,
+                               self.validation.n], np.float64)
+        total = self.ring.total(sums)
+        return (None, None) if not total[2] else (total[0] / total[2], total[1] / total[2])
+
+
+def _run(trainer: _TaskTrainer, plan: Plan) -> tuple[Fitted, list[Epoch]]:
+    import time
+
+    stopper, history = Stopper(plan), []
+    best = (trainer.theta.copy(), trainer.bn and trainer.bn.copy())
+    for epoch in range(plan.max_epochs):
+        start = time.perf_counter()
+        loss, n = trainer.epoch(epoch)
+        val = trainer.validate()
+        history.append(Epoch(epoch, trainer.n_batches, loss / max(n, 1), val[0], val[1],
+                             time.perf_counter() - start))
+        if stopper.improved(val[0] if val[0] is not None else loss / max(n, 1), epoch):
+            best = (trainer.theta.copy(), trainer.bn and trainer.bn.copy())
+        if stopper.stop:
+            break
+    n_val = int(trainer.ring.total(np.asarray([trainer.validation.n], np.float64))[0])
+    fitted = Fitted(trainer.objective.spec, best[0], np.zeros(0), best[1], history,
+                    stopper.best_epoch, stopper.stop and len(history) < plan.max_epochs, 0, n_val)
+    return fitted, history
+
+
+def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int) -> ArrowKernel:
+    def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        block = block_from_batches(list(batches), profile.n_features)
+        if len(profile.classes):
+            block = Block(block.X, np.searchsorted(profile.classes, block.y).astype(np.float64),
+                          block.rows)
+        objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
+        trainer = _TaskTrainer(objective, plan, block, plan.n_batches(profile.n), period,
+                               recipe.initializer)
+        fitted, _ = _run(trainer, plan)
+        if trainer.ring.ctx.partitionId() == 0:
+            fitted.classes = profile.classes
+            fitted.n_train = profile.n - fitted.n_validation
+            yield pa.record_batch([pa.array([fitted.pack()], pa.binary()),
+                                   pa.nulls(1, pa.string())], schema=FIT_ARROW)
+
+    return kernel
+
+
+def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
+                period: int = 1) -> Fitted:
+    """Train in one barrier job of ``tasks`` tasks (see the module); two jobs in all.
+
+    Raises
+    ------
+    InputError
+        If ``tasks`` or ``period`` is below 1.
+    """
+    if tasks < 1 or period < 1:
+        raise InputError(f"need tasks >= 1 and period >= 1, got {tasks} and {period}")
+    profile = profile_points(points, recipe)
+    frame = (points.select(*POINT_COLUMNS).repartition(tasks)
+             .mapInArrow(_kernel(recipe, plan, profile, period), FIT_ROW, barrier=True))
+    row = one_row(frame)
+    if row is None or row["fit"] is None:
+        raise InputError("barrier training returned no model")
+    return Fitted.unpack(bytes(row["fit"]), recipe)
