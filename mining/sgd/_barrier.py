@@ -1,38 +1,38 @@
-"""Barrier mode: tasks stay up for the whole training and talk through ``allGather`` (§12.4).
+"""Barrier mode: tasks stay up for the whole training and all-reduce in place (§12.4).
 
 One Spark job: ``mapInArrow(..., barrier=True)`` starts one task per partition at once; each
-turns its rows into numpy blocks once and runs every epoch. Every task starts from the same
-weights and takes the same decisions, so no weights are ever sent to the tasks:
+turns its rows into numpy blocks once and runs every epoch, summing vectors with the other
+tasks through :class:`~mining.sgd._comm.Comm` (TCP after one ``allGather`` to meet). Every task
+starts from the same weights and takes the same decisions, so no weights are sent to tasks:
 
-* ``period=1`` (synchronous all-reduce): at each step every task computes the loss and gradient
-  sums of its rows of the mini-batch and ``allGather``\\ s them; every task adds the same
-  messages in partition order and takes the same optimizer step. The weights equal
-  ``mode="sync"``'s and ``"in_task"``'s up to the order of floating-point addition.
-* ``period=k > 1`` (local SGD): each task steps on its own rows of each mini-batch and, every
-  ``k`` steps and at the end of each epoch, the tasks average their weights and optimizer
-  states, weighted by the rows each used since the last average (federated averaging). The
-  result depends on the partitioning by design; it is reproducible for a fixed seed and
-  partition count.
+* ``period=1`` (``mode="barrier"``, synchronous all-reduce): at each step every task computes
+  the loss and gradient sums of its rows of the mini-batch; the all-reduce adds them in task
+  order and every task takes the same optimizer step. The weights equal ``mode="sync"``'s and
+  ``"in_task"``'s up to the order of floating-point addition.
+* ``period=k > 1`` (``mode="local"``, local SGD): each task steps on its own rows of each
+  mini-batch and, every ``k`` steps and at the end of each epoch, the tasks average their
+  weights, optimizer states and batch-norm statistics, weighted by the rows each used since the
+  last average (federated averaging). The result depends on the partitioning by design; it is
+  reproducible for a fixed seed and partition count.
 
 What it needs of the cluster: a free slot for every task at once (Spark refuses a barrier stage
-that needs more slots than the cluster has; no dynamic allocation). What it costs: each
-``allGather`` goes through the driver, so every step (every ``k`` steps) moves
-``tasks x 8 x n_params`` bytes in each direction, base64-encoded, plus a round trip.
+that needs more slots than the cluster has; no dynamic allocation), and executors that reach
+each other over TCP. What it costs: per all-reduce, ``2 (tasks - 1) x 8 n_params`` bytes
+through task 0 (per step in ``barrier`` mode, per ``k`` steps in ``local`` mode).
 """
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-from pyspark import BarrierTaskContext
 from pyspark.sql import DataFrame
 
 from mining._arrow import ArrowKernel
 from mining._frames import one_row
 from mining.errors import InputError
+from mining.sgd._comm import Comm
 from mining.sgd._data import Block, block_from_batches, in_validation
 from mining.sgd._in_task import FIT_ARROW, FIT_ROW, POINT_COLUMNS
 from mining.sgd._loop import (
@@ -52,29 +52,11 @@ from mining.sgd._sync import Profile, profile_points
 __all__ = ["fit_barrier"]
 
 
-class _Ring:
-    """``allGather`` of float64 vectors: every task gets every task's, in partition order."""
-
-    def __init__(self) -> None:
-        self.ctx = BarrierTaskContext.get()
-
-    def gather(self, vector: np.ndarray) -> list[np.ndarray]:
-        message = base64.b64encode(np.ascontiguousarray(vector, "<f8").tobytes()).decode()
-        return [np.frombuffer(base64.b64decode(m), "<f8") for m in self.ctx.allGather(message)]
-
-    def total(self, vector: np.ndarray) -> np.ndarray:
-        parts = self.gather(vector)
-        out = parts[0].copy()
-        for p in parts[1:]:
-            out += p
-        return out
-
-
 class _TaskTrainer:
     """One barrier task's training loop (every task runs the same one)."""
 
     def __init__(self, objective: Objective, plan: Plan, block: Block, n_batches: int,
-                 period: int, initializer: str) -> None:
+                 period: int, initializer: str, comm: Comm) -> None:
         self.objective, self.plan, self.period, self.n_batches = objective, plan, period, \
             n_batches
         held = in_validation(block.rows, plan.seed, plan.validation_fraction)
@@ -84,8 +66,8 @@ class _TaskTrainer:
         self.theta = spec.init(np.random.default_rng(plan.seed), initializer)
         self.state = plan.optimizer.init(len(self.theta))
         self.bn = BatchNormState.initial(spec) if spec.batch_norm else None
-        self.ring = _Ring()
-        self.rng = np.random.default_rng((plan.seed, 4, self.ring.ctx.partitionId()))
+        self.comm = comm
+        self.rng = np.random.default_rng((plan.seed, 4, comm.rank))
         self.used = 0.0  # rows stepped on since the last average (local SGD)
 
     def _sync_step(self, part: Block | None, epoch: int) -> tuple[float, int]:
@@ -96,7 +78,7 @@ class _TaskTrainer:
         else:
             vec = np.zeros(2 + k + 2 * sum(self.objective.spec.hidden) * self.objective.spec
                            .batch_norm)
-        total = self.ring.total(vec)
+        total = self.comm.allreduce(vec)
         n = int(total[0])
         if not n:
             return 0.0, 0
@@ -124,12 +106,12 @@ class _TaskTrainer:
         if self.bn is not None:
             parts += self.bn.means + self.bn.variances
         flat = np.concatenate([np.ravel(p) for p in parts])
-        gathered = self.ring.gather(np.concatenate([[self.used], self.used * flat]))
-        weight = sum(float(g[0]) for g in gathered)
+        summed = self.comm.allreduce(np.concatenate([[self.used], self.used * flat]))
+        weight = float(summed[0])
         self.used = 0.0
         if weight == 0:
             return
-        mean = np.sum([g[1:] for g in gathered], axis=0) / weight
+        mean = summed[1:] / weight
         at = 0
         for i, p in enumerate(parts):
             size = np.size(p)
@@ -156,7 +138,7 @@ class _TaskTrainer:
                 self.average()
         if self.period > 1:
             self.average()
-            totals = self.ring.total(np.asarray([loss, n], np.float64))
+            totals = self.comm.allreduce(np.asarray([loss, n], np.float64))
             loss, n = float(totals[0]), int(totals[1])
         return loss, n
 
@@ -167,7 +149,7 @@ class _TaskTrainer:
             loss, metric = evaluate(self.objective, self.theta, self.validation, self.bn)
             sums = np.asarray([loss * self.validation.n, metric * self.validation.n,
                                self.validation.n], np.float64)
-        total = self.ring.total(sums)
+        total = self.comm.allreduce(sums)
         return (None, None) if not total[2] else (total[0] / total[2], total[1] / total[2])
 
 
@@ -186,23 +168,25 @@ def _run(trainer: _TaskTrainer, plan: Plan) -> tuple[Fitted, list[Epoch]]:
             best = (trainer.theta.copy(), trainer.bn and trainer.bn.copy())
         if stopper.stop:
             break
-    n_val = int(trainer.ring.total(np.asarray([trainer.validation.n], np.float64))[0])
+    n_val = int(trainer.comm.allreduce(np.asarray([trainer.validation.n], np.float64))[0])
     fitted = Fitted(trainer.objective.spec, best[0], np.zeros(0), best[1], history,
                     stopper.best_epoch, stopper.stop and len(history) < plan.max_epochs, 0, n_val)
     return fitted, history
 
 
-def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int) -> ArrowKernel:
+def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int,
+            transport: str) -> ArrowKernel:
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         block = block_from_batches(list(batches), profile.n_features)
         if len(profile.classes):
             block = Block(block.X, np.searchsorted(profile.classes, block.y).astype(np.float64),
                           block.rows)
         objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
-        trainer = _TaskTrainer(objective, plan, block, plan.n_batches(profile.n), period,
-                               recipe.initializer)
-        fitted, _ = _run(trainer, plan)
-        if trainer.ring.ctx.partitionId() == 0:
+        with Comm(transport) as comm:
+            trainer = _TaskTrainer(objective, plan, block, plan.n_batches(profile.n), period,
+                                   recipe.initializer, comm)
+            fitted, _ = _run(trainer, plan)
+        if comm.rank == 0:
             fitted.classes = profile.classes
             fitted.n_train = profile.n - fitted.n_validation
             yield pa.record_batch([pa.array([fitted.pack()], pa.binary()),
@@ -212,7 +196,7 @@ def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int) -> ArrowK
 
 
 def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
-                period: int = 1) -> Fitted:
+                period: int = 1, transport: str = "tcp") -> Fitted:
     """Train in one barrier job of ``tasks`` tasks (see the module); two jobs in all.
 
     Raises
@@ -224,7 +208,8 @@ def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
         raise InputError(f"need tasks >= 1 and period >= 1, got {tasks} and {period}")
     profile = profile_points(points, recipe)
     frame = (points.select(*POINT_COLUMNS).repartition(tasks)
-             .mapInArrow(_kernel(recipe, plan, profile, period), FIT_ROW, barrier=True))
+             .mapInArrow(_kernel(recipe, plan, profile, period, transport), FIT_ROW,
+                         barrier=True))
     row = one_row(frame)
     if row is None or row["fit"] is None:
         raise InputError("barrier training returned no model")
