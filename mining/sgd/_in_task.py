@@ -49,7 +49,8 @@ def _fit_kernel(recipe: Recipe, plan: Plan, n_features: int | None) -> ArrowKern
             if block.n == 0:
                 raise InputError("no rows to train on")
             classes, block = encode_labels(recipe, block)
-            counts = np.bincount(block.y.astype(np.int64), minlength=len(classes))
+            counts = (np.bincount(block.y.astype(np.int64), minlength=len(classes))
+                      if len(classes) else None)
             objective = recipe.objective(block.X.shape[1], classes, counts)
             theta = objective.spec.init(np.random.default_rng(plan.seed), recipe.initializer)
             fit = fit_block(objective, plan, block, theta)

@@ -108,10 +108,13 @@ def softmax(scores: np.ndarray, y: np.ndarray,
     """
     n = scores.shape[0]
     labels = np.asarray(y).astype(np.intp, copy=False)
-    log_p = _log_softmax(scores)
     rows = np.arange(n)
-    losses = -log_p[rows, labels]
-    grad = np.exp(log_p)
+    # One exp of the n x k matrix (the hot spot): p = e / z and loss = log z - shifted_y.
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    grad = np.exp(shifted)
+    z = grad.sum(axis=1)
+    grad /= z[:, None]
+    losses = np.log(z) - shifted[rows, labels]
     grad[rows, labels] -= 1.0  # one entry per row: plain fancy indexing, no np.add.at needed
     return _weighted(losses, grad, sample_weight)
 
