@@ -20,7 +20,8 @@ Where training runs (``mode=``):
 * ``"sync"``: one Spark job per step over cached mini-batch blocks, gradients summed;
 * ``"barrier"``: one barrier job whose tasks all-reduce the gradient of every step;
 * ``"local"``: one barrier job of local SGD, weights averaged every ``period`` steps;
-* ``"auto"``: ``in_task``.
+* ``"auto"``: ``in_task`` for inputs of at most :data:`IN_TASK_BYTES` on disk, else
+  ``barrier`` (the same weights, all cores busy).
 
 Mini-batches and the validation split are seeded hashes of the row ids, so ``in_task``,
 ``sync`` and ``barrier`` give the same weights for any partitioning (up to floating-point
@@ -28,6 +29,7 @@ addition order; dropout and batch norm aside).
 """
 
 from mining.sgd._estimators import (
+    IN_TASK_BYTES,
     MODES,
     LinearRegression,
     LinearSVM,
@@ -42,6 +44,7 @@ from mining.sgd._model import Fitted, Recipe
 from mining.sgd._optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule
 
 __all__ = [
+    "IN_TASK_BYTES",
     "MODES",
     "OPTIMIZERS",
     "SCHEDULES",

@@ -18,16 +18,18 @@ from pyspark.sql import functions as F
 
 from mining._parallel import task_slots
 from mining.errors import InputError
+from mining.io.readers import input_bytes
 from mining.schemas import PREDICTIONS
 from mining.sgd._in_task import fit_in_task, predict_frame
 from mining.sgd._loop import Epoch, Plan
 from mining.sgd._model import Fitted, Recipe
 from mining.sgd._optim import Optimizer, Schedule
 
-__all__ = ["MODES", "LinearRegression", "LinearSVM", "LogisticRegression", "MLPClassifier",
-           "MLPRegressor", "SGDEstimator", "SoftmaxRegression"]
+__all__ = ["IN_TASK_BYTES", "MODES", "LinearRegression", "LinearSVM", "LogisticRegression",
+           "MLPClassifier", "MLPRegressor", "SGDEstimator", "SoftmaxRegression"]
 
 log = logging.getLogger(__name__)
+IN_TASK_BYTES = 128 * 2**20
 Mode = Literal["auto", "in_task", "sync", "barrier", "local"]
 MODES = ("auto", "in_task", "sync", "barrier", "local")
 
@@ -159,7 +161,7 @@ class SGDEstimator:
         recipe, plan = self.recipe(), self.plan()
         if self.mode not in MODES:
             raise InputError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        mode = "in_task" if self.mode == "auto" else self.mode
+        mode, reason = _choose_mode(points, self.mode)
         if mode == "sync":
             from mining.sgd._sync import fit_sync
             fitted = fit_sync(points, recipe, plan)
@@ -173,6 +175,7 @@ class SGDEstimator:
             fitted = fit_in_task(points, recipe, plan)
         self.model_: Fitted = fitted
         self.mode_: str = mode
+        self.mode_reason_: str = reason
         self.classes_ = fitted.classes
         self.n_features_in_ = fitted.spec.n_features
         self.history_: list[Epoch] = fitted.history
@@ -210,6 +213,22 @@ class SGDEstimator:
             return float(1.0 - row["res"] / total) if total else 0.0
         accuracy = p.select(F.avg((F.col("label") == F.col("prediction")).cast("double")))
         return float(accuracy.collect()[0][0] or 0.0)
+
+
+def _choose_mode(points: DataFrame, mode: str) -> tuple[str, str]:
+    """The mode to run and why: ``auto`` is ``in_task`` for inputs of at most
+    :data:`IN_TASK_BYTES` on disk (compressed files counted 4x), ``barrier`` above (its
+    weights equal ``in_task``'s), and ``barrier`` when the size is unknown."""
+    if mode != "auto":
+        return mode, f"mode={mode} given"
+    size = input_bytes(points)
+    if size is None:
+        return "barrier", "input size unknown (not local files)"
+    weighted = size[0] + 4 * size[1]
+    limit = f"{IN_TASK_BYTES / 2**20:.0f} MiB (IN_TASK_BYTES)"
+    if weighted <= IN_TASK_BYTES:
+        return "in_task", f"one task: input {weighted / 2**20:.1f} MiB (compressed x4) <= {limit}"
+    return "barrier", f"barrier: input {weighted / 2**20:.1f} MiB (compressed x4) > {limit}"
 
 
 class LogisticRegression(SGDEstimator):
