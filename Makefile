@@ -23,7 +23,9 @@ demo: setup       ## run the demo pipeline on the bundled data and print results
 	@$(VENV)/bin/mining sql confident_rules --param c=0.5 --quiet
 	@echo "== biggest groups of near-duplicate SMS messages (sql/biggest_clusters.sql)"
 	@$(VENV)/bin/mining sql biggest_clusters --param k=5 --quiet
-	@echo "== plots: warehouse/plots/pagerank_convergence.png, warehouse/plots/s_curve.png"
+	@echo "== confusion matrix of a logistic regression on held-out a9a rows (sql/confusion_matrix.sql)"
+	@$(VENV)/bin/mining sql confusion_matrix --quiet
+	@echo "== plots: warehouse/plots/pagerank_convergence.png, warehouse/plots/s_curve.png, warehouse/plots/loss_curve.png"
 	@echo "== Spark's own log, one file per command: warehouse/logs/"
 
 test: setup-test  ## lint, then the test suite: local, Spark Connect subset, cluster smoke, faults

@@ -8,8 +8,10 @@ graph (MMDS ch. 5): ``pagerank`` (node, rank), ``spam_mass`` (node, rank, trust_
 spam_mass, suspect; §5.4, from the same pass as the ranks), ``pagerank_iterations``, ``hits``;
 the frequent itemsets of the Groceries baskets (MMDS ch. 6): ``itemsets``, ``rules``,
 ``itemset_passes``; the near-duplicate SMS messages (MMDS ch. 3): ``similar_pairs`` and
-``duplicate_clusters``; plus ``plots/pagerank_convergence.png`` and ``plots/s_curve.png`` in
-the warehouse.
+``duplicate_clusters``; a logistic regression of the a9a rows by SGD (MMDS ch. 12; four fifths
+train, a seeded hash of the row id holds out the rest), as the train job: ``training_history``,
+``metrics``, ``confusion``; plus ``plots/pagerank_convergence.png``, ``plots/s_curve.png`` and
+``plots/loss_curve.png`` in the warehouse.
 
 Run: ``mining run demo`` or
 ``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from jobs.train import train_and_evaluate
 from mining import schemas
 from mining.io.plots import convergence_plot, s_curve_plot
 from mining.io.readers import ReadResult, read_baskets, read_documents, read_edges, read_labeled
@@ -29,6 +32,7 @@ from mining.itemsets import association_rules, run_itemsets
 from mining.link_analysis import run_hits, run_pagerank
 from mining.profiling import basket_size_distribution, degree_distribution
 from mining.runtime.job import JobContext, run_job
+from mining.sgd import LogisticRegression
 from mining.similar import duplicate_clusters, find_similar, s_curve_table
 
 JOB = "demo"
@@ -131,13 +135,26 @@ def _similar(ctx: JobContext, documents: DataFrame) -> dict[str, DataFrame]:
     return {"similar_pairs": pairs, "duplicate_clusters": clusters.clusters}
 
 
+def _train(ctx: JobContext, points: DataFrame) -> dict[str, DataFrame]:
+    """A logistic regression of the a9a rows by SGD (MMDS ch. 12), as the train job does it."""
+    p = ctx.params
+    held = F.pmod(F.xxhash64(F.col("row"), F.lit(p["train_seed"])), F.lit(100))
+    is_test = held < round(100 * p["test_fraction"])
+    est = LogisticRegression(learning_rate=p["learning_rate"], max_epochs=p["max_epochs"],
+                             seed=p["train_seed"])
+    trained = train_and_evaluate(ctx, est, points.where(~is_test), points.where(is_test))
+    tables = trained.tables
+    return {k: tables[k] for k in ("training_history", "metrics", "confusion")}
+
+
 def pipeline(ctx: JobContext) -> None:
     """Read the four bundled data sets; publish profiles, quarantine, link analysis, itemsets,
-    similar pairs."""
+    similar pairs and a trained model's history and metrics."""
     results = _read_all(ctx)
     edges = results["hollins"][1].data.cache()
     baskets = results["groceries"][1].data.cache()
     documents = results["sms"][1].data.cache()
+    points = results["a9a_test"][1].data.cache()
     ctx.publish({
         "degree_distribution": degree_distribution(edges),
         "basket_sizes": basket_size_distribution(baskets),
@@ -145,6 +162,7 @@ def pipeline(ctx: JobContext) -> None:
         **_link_analysis(ctx, edges),
         **_itemsets(ctx, baskets),
         **_similar(ctx, documents),
+        **_train(ctx, points),
     })
     with ctx.stage("count rows"):
         profile = _profile(ctx, results)

@@ -437,6 +437,71 @@ TRAINING_HISTORY = T.StructType(
     ]
 )
 
+# The published `training_history` (train job, demo): TRAINING_HISTORY with the cross-validation
+# `fold` first, null for the model trained on all the training rows, 0..k-1 for the model trained
+# without fold k's rows (--folds k).
+TRAINING_HISTORY_BY_FOLD = T.StructType(
+    [T.StructField("fold", T.IntegerType(), nullable=True), *TRAINING_HISTORY.fields]
+)
+
+# A stored model (`mining.io.models`), one row per model name: `estimator` is the class
+# (mining.sgd), `loss` and `mode` what was trained and where, the sizes (`n_params` is the length
+# of the flat parameter vector), `classes` the sorted labels (empty for a regression), the best
+# epoch and its validation loss (null without a validation split), the training and validation
+# row counts; `config` is JSON text of the estimator's get_params() plus n_features, classes and
+# the class names of string labels (get_json_object(config, '$.learning_rate')); `params` is the
+# model itself, Fitted.pack(): one .npz value (weights, batch-norm statistics, history).
+MODEL = T.StructType(
+    [
+        T.StructField("name", T.StringType(), nullable=False),
+        T.StructField("run_id", T.StringType(), nullable=False),
+        T.StructField("estimator", T.StringType(), nullable=False),
+        T.StructField("loss", T.StringType(), nullable=False),
+        T.StructField("mode", T.StringType(), nullable=False),
+        T.StructField("n_features", T.IntegerType(), nullable=False),
+        T.StructField("n_outputs", T.IntegerType(), nullable=False),
+        T.StructField("n_params", T.LongType(), nullable=False),
+        T.StructField("classes", T.ArrayType(T.DoubleType(), containsNull=False),
+                      nullable=False),
+        T.StructField("epochs", T.IntegerType(), nullable=False),
+        T.StructField("best_epoch", T.IntegerType(), nullable=False),
+        T.StructField("validation_loss", T.DoubleType(), nullable=True),
+        T.StructField("train_rows", T.LongType(), nullable=False),
+        T.StructField("validation_rows", T.LongType(), nullable=False),
+        T.StructField("config", T.StringType(), nullable=False),
+        T.StructField("params", T.BinaryType(), nullable=False),
+    ]
+)
+
+# One measure of a trained model (`mining.evaluation`). `split`: 'train' (the rows of the
+# training input, its validation rows included), 'validation' (the trainer's held-out rows at
+# the best epoch), 'test' (the rows of a test file) or 'cv' (fold `fold`'s rows, predicted by
+# the model trained on the other folds). `metric`: 'rows', 'accuracy', 'log_loss' (logistic and
+# softmax), 'precision', 'recall', 'f1' and 'support' (per class: `label`; null otherwise),
+# 'macro_f1'; for a regression 'rmse', 'mae', 'r2'; for 'validation' the model's own 'loss'
+# (mean, no penalty) and 'accuracy' (R² 'r2' for a regression).
+METRICS = T.StructType(
+    [
+        T.StructField("split", T.StringType(), nullable=False),
+        T.StructField("fold", T.IntegerType(), nullable=True),
+        T.StructField("metric", T.StringType(), nullable=False),
+        T.StructField("label", T.DoubleType(), nullable=True),
+        T.StructField("value", T.DoubleType(), nullable=False),
+    ]
+)
+
+# The confusion matrix of a classifier's published predictions (split 'test' or 'train', as in
+# METRICS): how many `rows` of label `actual` were predicted `predicted`; pairs with no rows are
+# absent (empty for a regression). `rows`, not `count`: a Row's `count` is tuple.count.
+CONFUSION = T.StructType(
+    [
+        T.StructField("split", T.StringType(), nullable=False),
+        T.StructField("actual", T.DoubleType(), nullable=False),
+        T.StructField("predicted", T.DoubleType(), nullable=False),
+        T.StructField("rows", T.LongType(), nullable=False),
+    ]
+)
+
 # Every table a job publishes, by name: `Warehouse.stage` checks a table against its entry
 # (names, in this order; types up to nullability; NOT NULL columns by a null count of the data)
 # unless the caller passes `schema=` explicitly. A table with neither cannot be published.
@@ -467,4 +532,10 @@ RESULT_TABLES: dict[str, T.StructType] = {
     "query_matches": QUERY_MATCHES,
     "similar_query_quarantine": QUARANTINE,
     "similar_quarantine": QUARANTINE,
+    "model": MODEL,
+    "training_history": TRAINING_HISTORY_BY_FOLD,
+    "predictions": PREDICTIONS,
+    "metrics": METRICS,
+    "confusion": CONFUSION,
+    "train_quarantine": QUARANTINE,
 }

@@ -23,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # Lines the project prints on a clean demo run: section headers, result tables and the end.
 HEADERS = ("== what each data set contributed", "== top 10 pages", "== rules of the groceries",
-           "== biggest groups of near-duplicate", "== plots", "== Spark's own log")
+           "== biggest groups of near-duplicate", "== confusion matrix of a logistic",
+           "== plots", "== Spark's own log")
 SPARK_NOISE = re.compile(r"log4j|WARN|NativeCodeLoader|WindowExec|Setting default log level|"
                          r"resolves to a loopback|Traceback|SparkContext|Using Spark's", re.I)
 
@@ -118,6 +119,15 @@ def test_make_demo_on_a_fresh_copy(fresh_copy: Path) -> None:
     assert any(log_dir.glob("*.log")), report
     assert (fresh_copy / "warehouse" / "plots" / "pagerank_convergence.png").stat().st_size > 0
     assert (fresh_copy / "warehouse" / "plots" / "s_curve.png").stat().st_size > 0
+    assert (fresh_copy / "warehouse" / "plots" / "loss_curve.png").stat().st_size > 0
+    # The confusion matrix: the held-out a9a rows of both labels, each label's shares adding up
+    # to 1 (columns: split | actual | predicted | rows | share_of_actual).
+    matrix = out[out.index(next(x for x in out if x.startswith("== confusion matrix"))) + 1:]
+    cells = [[f.strip() for f in line.split("|")] for line in matrix
+             if re.match(r"\s*test\s+\|", line)]
+    assert {c[1] for c in cells} == {"-1", "1"}, report
+    for actual in ("-1", "1"):
+        assert sum(float(c[4]) for c in cells if c[1] == actual) == pytest.approx(1.0, abs=1e-5)
     # The biggest near-duplicate groups: five, largest first (plain Python finds the largest
     # group of identical messages in the bundled file; near-duplicates can only add to it).
     groups = out[out.index(next(x for x in out if x.startswith("== biggest groups"))) + 1:]

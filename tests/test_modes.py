@@ -32,7 +32,7 @@ Tables = dict[str, list[dict[str, Any]]]  # table name -> rows
 VOLATILE = re.compile(r"(^|_)(seconds|run_id|created_at|started_at|finished_at|memory_bytes)$")
 DEMO_TABLES = {"dataset_profile", "degree_distribution", "basket_sizes", "quarantine", "pagerank",
                "spam_mass", "pagerank_iterations", "hits", "itemsets", "rules", "itemset_passes",
-               "similar_pairs", "duplicate_clusters"}
+               "similar_pairs", "duplicate_clusters", "training_history", "metrics", "confusion"}
 
 
 # --- Spark Connect ----------------------------------------------------------------------------

@@ -34,7 +34,8 @@ def test_registry_names_every_published_table() -> None:
         "hits", "spam_mass", "itemsets", "rules", "itemset_passes", "itemsets_quarantine",
         "signatures", "candidate_pairs", "similar_pairs", "oversized_buckets", "s_curve",
         "similar_quarantine", "duplicate_clusters", "similar_index", "similar_index_params",
-        "query_matches", "similar_query_quarantine"}
+        "query_matches", "similar_query_quarantine", "model", "training_history", "predictions",
+        "metrics", "confusion", "train_quarantine"}
     assert schemas.RESULT_TABLES["pagerank"].fieldNames() == ["node", "rank"]
     assert schemas.RESULT_TABLES["quarantine"].fieldNames() == [
         "dataset", *schemas.QUARANTINE.fieldNames()]

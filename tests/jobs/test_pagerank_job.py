@@ -185,6 +185,8 @@ def test_every_sql_query_runs_on_published_tables(published, spark, capsys):
     queried |= {"top_rules_for_item", "itemsets_containing", "confident_rules"}
     # The similar items queries are run by tests/jobs/test_similar_job.py.
     queried |= {"near_duplicates_of", "biggest_clusters", "pairs_in_range"}
+    # The training queries are run by tests/jobs/test_train_job.py.
+    queried |= {"best_epoch", "confusion_matrix", "metrics_by_fold"}
     assert {p.stem for p in (ROOT / "sql").glob("*.sql")} == queried
 
 
