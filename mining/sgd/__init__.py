@@ -42,22 +42,45 @@ from mining.sgd._estimators import (
 from mining.sgd._loop import Epoch
 from mining.sgd._model import Fitted, Recipe
 from mining.sgd._optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule
+from mining.sgd.features import OneHotEncoder, Standardizer, hash_features, one_hot
+from mining.sgd.selection import (
+    CVResult,
+    GridResult,
+    GridRow,
+    clone,
+    cross_validate,
+    fold_of,
+    grid_search,
+    kfold,
+)
 
 __all__ = [
     "IN_TASK_BYTES",
     "MODES",
     "OPTIMIZERS",
     "SCHEDULES",
+    "CVResult",
     "Epoch",
     "Fitted",
+    "GridResult",
+    "GridRow",
     "LinearRegression",
     "LinearSVM",
     "LogisticRegression",
     "MLPClassifier",
     "MLPRegressor",
+    "OneHotEncoder",
     "Optimizer",
     "Recipe",
     "SGDEstimator",
     "Schedule",
     "SoftmaxRegression",
+    "Standardizer",
+    "clone",
+    "cross_validate",
+    "fold_of",
+    "grid_search",
+    "hash_features",
+    "kfold",
+    "one_hot",
 ]

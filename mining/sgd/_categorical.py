@@ -10,15 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+import numpy as np
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from mining._frames import conform
 from mining.errors import InputError
 from mining.schemas import LABELED_POINTS
 from mining.sgd._params import Params
 
-__all__ = ["OneHotEncoder", "hash_features", "one_hot"]
+__all__ = ["MAX_LITERAL_CATEGORIES", "OneHotEncoder", "hash_features", "one_hot"]
+
+MAX_LITERAL_CATEGORIES = 64
+_LITERAL_TYPES = (T.StringType, T.ByteType, T.ShortType, T.IntegerType, T.LongType,
+                  T.FloatType, T.DoubleType, T.BooleanType)
 
 
 def _required(col: Column, message: str) -> Column:
@@ -54,12 +60,13 @@ def _numeric(name: str) -> Column:
     return _required(F.col(name).cast("double"), f"numeric column {name!r} is null")
 
 
-def _assemble(df: DataFrame, ids: Column, label: str, entries: Column) -> DataFrame:
-    """``LABELED_POINTS`` from an array of ``(i, v)`` structs in increasing ``i``; entries with
-    a null index or a zero value are left out."""
+def _assemble(df: DataFrame, entries: Column, label: str) -> DataFrame:
+    """``LABELED_POINTS`` from ``df``'s ``_row`` and ``_label`` and an array of ``(i, v)``
+    structs in increasing ``i``; entries with a null index or a zero value are left out."""
     kept = F.filter(entries, lambda e: e["i"].isNotNull() & (e["v"] != 0.0))
-    out = df.select(ids.alias("row"), _required(F.col(label).cast("double"),
-                                                f"label column {label!r} is null").alias("label"),
+    out = df.select(F.col("_row").alias("row"),
+                    _required(F.col("_label").cast("double"),
+                              f"label column {label!r} is null").alias("label"),
                     F.transform(kept, lambda e: e["i"]).alias("indices"),
                     F.transform(kept, lambda e: e["v"]).alias("values"),
                     F.lit(None).cast("long").alias("qid"))
@@ -103,9 +110,20 @@ class OneHotEncoder(Params):
     Feature layout: the dummies of ``columns[0]`` in category order, then those of
     ``columns[1]``, ..., then ``numeric`` in order. A category not seen in ``fit`` encodes as
     all zero (scikit-learn's ``handle_unknown="ignore"``). ``fit`` is one job (a
-    ``collect_set`` per column): the categories come to the driver, and ``transform`` carries
-    them in its plan as map literals, so keep to thousands of categories per column; for
-    more, use :func:`hash_features`.
+    ``collect_set`` per column): the categories come to the driver, and ``transform`` ships
+    them back in the plan. A column of at most :data:`MAX_LITERAL_CATEGORIES` categories (of
+    a string, integral, floating or boolean type) is looked up in a map literal, a linear scan
+    of its keys per row; a bigger vocabulary (or another type) is a small table in a
+    broadcast hash join, one lookup per row whatever its size. Measured here (local[2]): on 3
+    rows of two small columns, literals 0.3 s against joins 1.5 s; on the 14,640 airline
+    tweets, four columns of 6, 10, 85 and 3,081 categories, joins 1.9 s against literals
+    1.4 to 6 s. For vocabularies too big for the driver, use :func:`hash_features`.
+
+    Examples
+    --------
+    >>> encoder = OneHotEncoder(columns=["airline"], numeric=["retweets"], label="y")
+    >>> train_points = encoder.fit(train).transform(train)  # doctest: +SKIP
+    >>> test_points = encoder.transform(test)  # the training set's categories # doctest: +SKIP
     """
 
     def __init__(self, *, columns: Sequence[str], label: str, numeric: Sequence[str] = (),
@@ -139,28 +157,49 @@ class OneHotEncoder(Params):
         self.feature_names_ += list(self.numeric)
         return self
 
-    def _index(self, column: str) -> Column:
+    def _literal_index(self, i: int, column: str) -> Column:
+        """Column ``i``'s feature index from a map literal (null for an unseen category)."""
         mapping = self.vocabulary_[column]
-        pairs = [x for v, j in mapping.items() if v is not None for x in (F.lit(v), F.lit(j))]
-        col = F.col(column)
-        found = F.try_element_at(F.create_map(*pairs), col) if pairs else F.lit(None)
-        if self.nulls == "error":
-            on_null = F.raise_error(F.lit(f"column {column!r} is null (nulls='error')"))
-        else:
-            on_null = F.lit(mapping.get(None))
-        return F.when(col.isNull(), on_null).otherwise(found)
+        keys = [v for v in mapping if v is not None]
+        col = F.col(f"_c{i}")
+        found = F.try_element_at(F.map_from_arrays(
+            F.lit(np.array(keys)), F.lit(np.array([mapping[k] for k in keys], np.int32))),
+            col) if keys else F.lit(None).cast("int")
+        return F.when(col.isNull(), F.lit(mapping.get(None)).cast("int")).otherwise(found)
+
+    def _vocabulary(self, df: DataFrame, i: int, column: str) -> DataFrame:
+        """Column ``i``'s categories and feature indices as a small frame to broadcast."""
+        schema = T.StructType([T.StructField(f"_k{i}", df.schema[column].dataType),
+                               T.StructField(f"_i{i}", T.IntegerType())])
+        return F.broadcast(df.sparkSession.createDataFrame(
+            list(self.vocabulary_[column].items()), schema))
 
     def transform(self, df: DataFrame) -> DataFrame:
         """``LABELED_POINTS`` rows of ``df``'s columns; lazy."""
         if not hasattr(self, "vocabulary_"):
             raise InputError("this OneHotEncoder is not fitted yet; call fit first")
         used = _check_columns(df, self.columns, self.numeric, self.label, self.row)
+        cats = [F.col(c) if self.nulls == "category" else
+                _required(F.col(c), f"column {c!r} is null (nulls='error')")
+                for c in self.columns]
+        table = df.select(_row_id(df, self.row, used).alias("_row"),
+                          F.col(self.label).alias("_label"),
+                          *[col.alias(f"_c{i}") for i, col in enumerate(cats)],
+                          *[_numeric(c).alias(f"_x{j}") for j, c in enumerate(self.numeric)])
+        index = []
+        for i, c in enumerate(self.columns):
+            small = len(self.vocabulary_[c]) <= MAX_LITERAL_CATEGORIES
+            if small and isinstance(df.schema[c].dataType, _LITERAL_TYPES):
+                index.append(self._literal_index(i, c))
+            else:  # null-safe equality also finds the null category
+                table = table.join(self._vocabulary(df, i, c),
+                                   on=F.col(f"_c{i}").eqNullSafe(F.col(f"_k{i}")), how="left")
+                index.append(F.col(f"_i{i}"))
         base = len(self.feature_names_) - len(self.numeric)
-        entries = [F.struct(self._index(c).cast("int").alias("i"), F.lit(1.0).alias("v"))
-                   for c in self.columns]
-        entries += [F.struct(F.lit(base + j).alias("i"), _numeric(c).alias("v"))
-                    for j, c in enumerate(self.numeric)]
-        return _assemble(df, _row_id(df, self.row, used), self.label, F.array(*entries))
+        entries = [F.struct(ix.alias("i"), F.lit(1.0).alias("v")) for ix in index]
+        entries += [F.struct(F.lit(base + j).alias("i"), F.col(f"_x{j}").alias("v"))
+                    for j in range(len(self.numeric))]
+        return _assemble(table, F.array(*entries), self.label)
 
     def fit_transform(self, df: DataFrame) -> DataFrame:
         """``fit(df).transform(df)``."""
@@ -214,12 +253,20 @@ def hash_features(df: DataFrame, *, columns: Sequence[str], label: str,
     -----
     The token of a categorical value is ``h = xxhash64(seed, column, value)`` (Spark's
     ``xxhash64``; ``seed`` a long, ``column`` and ``value`` strings), of a numeric column
-    ``xxhash64(seed, column)``; a null category skips its argument (as ``xxhash64`` skips
-    nulls), so it is the column's own token. The slot is ``pmod(h, n_features)`` and the sign
-    ``-1`` where ``h < 0``. The same tokens as scikit-learn's ``FeatureHasher`` on
-    ``{"column": value}`` dicts (``column=value`` strings), with XXH64 in place of its
-    MurmurHash3, which Spark's ``hash`` does not reproduce for strings. Built-in functions
-    only, lazy, no action; no vocabulary on the driver (Weinberger et al., 2009).
+    ``xxhash64(seed, column)``. The slot is ``pmod(h, n_features)`` and the sign
+    ``-1`` where ``h < 0``. One feature per column and value, numeric columns by name, as
+    scikit-learn's ``FeatureHasher`` makes from ``{column: value}`` dicts, but the slots
+    differ: it hashes ``"column=value"`` with the standard 32-bit MurmurHash3, which Spark's
+    ``hash`` departs from on strings whose length is not a multiple of 4, so the 64-bit XXH64
+    is used. A null category is its own token (the column's alone: ``xxhash64`` skips nulls).
+    Built-in functions only, lazy, no action, no vocabulary on the driver (Weinberger et al.,
+    2009). Colliding features are summed with ``aggregate`` over each row's slots: quadratic
+    in the row's feature count, which is the number of columns.
+
+    Examples
+    --------
+    >>> points = tweets.transform(hash_features, columns=["airline", "user_timezone"],
+    ...                           label="y", n_features=2**12)  # doctest: +SKIP
     """
     used = _check_columns(df, columns, numeric, label, row)
     if not 1 <= n_features < 2**31:
@@ -234,10 +281,10 @@ def hash_features(df: DataFrame, *, columns: Sequence[str], label: str,
     entries = [hashed(F.xxhash64(key, F.lit(c), F.col(c).cast("string")), F.lit(1.0))
                for c in columns]
     entries += [hashed(F.xxhash64(key, F.lit(c)), _numeric(c)) for c in numeric]
-    pairs = df.select(_row_id(df, row, used).alias("_row"), F.col(label),
+    pairs = df.select(_row_id(df, row, used).alias("_row"), F.col(label).alias("_label"),
                       F.array(*entries).alias("_pairs"))
     slots = F.array_sort(F.array_distinct(F.transform("_pairs", lambda p: p["i"])))
     summed = F.transform(slots, lambda s: F.struct(s.alias("i"), F.aggregate(
         F.filter("_pairs", lambda p: p["i"] == s), F.lit(0.0),
         lambda acc, p: acc + p["v"]).alias("v")))
-    return _assemble(pairs, F.col("_row"), label, summed)
+    return _assemble(pairs, summed, label)

@@ -8,13 +8,14 @@ across tasks, so a large mean does not cancel the variance as ``E[x^2] - E[x]^2`
 map-side partial aggregate shuffles one row per feature per task. The driver then adds the
 implicit zeros by the same pairwise rule.
 
-Why built-ins and not a ``mapInArrow`` kernel of per-task numpy moments: moving nested arrays
-into Arrow costs more per row than Spark's aggregate does. Measured here
-(``bench/bench_features.py``, local[2], cached input, medians of 9 interleaved rounds): a9a
-(32,561 rows, one partition) kernel 0.45 s, built-ins 0.83 s; a9a x 10 (325,610 rows, four
-partitions) kernel 1.44 s, built-ins 1.04 s, of which a kernel that only counts its rows
-already takes about 1.2 s. The built-in plan's fixed cost is a second stage; from a few
-hundred thousand rows up it is the faster one, and the gap grows with the rows.
+Why built-ins and not a ``mapInArrow`` kernel of per-task numpy moments (one row per task, no
+shuffle): moving nested arrays into Arrow costs more per row than Spark's aggregate does.
+Measured here (``bench/bench_features.py``'s tools, local[2], cached input, medians of 9
+interleaved rounds; kernel / these built-ins / plain sums and sums of squares): a9a (32,561
+rows) 0.29 / 0.47 / 0.39 s; a9a x 10 (325,610 rows) 0.68 / 0.57 / 0.44 s; a9a x 30 (976,830
+rows) 1.32 / 1.06 / 0.91 s. The kernel wins only below a few hundred thousand rows, by a
+second stage's fixed cost; plain sums are 15-25 % faster still but lose the variance of a
+feature whose mean is large against its spread (``E[x^2] - E[x]^2`` cancels).
 
 Scaling is a ``mapInArrow`` kernel (a gather of ``1 / scale`` by index in numpy): the same
 kernel against ``transform(arrays_zip(...))`` over an array literal of the scales took 0.69 s
