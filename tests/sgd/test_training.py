@@ -168,3 +168,16 @@ def test_bad_input_is_a_one_line_error(spark):
         LogisticRegression(mode="fast").fit(points)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="unknown optimizer"):
         LogisticRegression(optimizer="lion").fit(points)
+
+
+@pytest.mark.connect
+def test_in_task_and_barrier_agree_over_any_session(spark, bundled_data):
+    """A smoke test that also runs over Spark Connect: bundled data, two modes, one answer."""
+    points = read_labeled(spark, str(bundled_data / "classification" / "a9a.t.gz"),
+                          n_features=123).data
+    kw = dict(batch_size=2048, max_epochs=3, patience=None, learning_rate=0.05, seed=1)
+    one = LogisticRegression(mode="in_task", **kw).fit(points)
+    two = LogisticRegression(mode="barrier", tasks=2, **kw).fit(points)
+    assert np.abs(one.model_.theta - two.model_.theta).max() < 1e-10 * np.abs(
+        one.model_.theta).max()
+    assert one.score(points) > 0.84
