@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pyspark import StorageLevel
@@ -55,11 +55,20 @@ def estimator_from(p: Mapping[str, Any]) -> SGDEstimator:
         loss=p["loss"], hidden=hidden, activation=p["activation"], dropout=p["dropout"],
         batch_norm=p["batch_norm"], alpha=p["alpha"], l1_ratio=p["l1_ratio"],
         optimizer=p["optimizer"], learning_rate=p["learning_rate"] or None, schedule=p["schedule"],
-        momentum=p["momentum"], batch_size=p["batch_size"] or None,
+        momentum=p["momentum"], batch_size=batch_size(p["batch_size"]),
         max_epochs=p["max_epochs"], patience=p["patience"] or None, tol=p["tol"],
         validation_fraction=p["validation_fraction"], class_weight=p["class_weight"] or None,
         clip_norm=p["clip_norm"] or None, initializer=p["initializer"], mode=p["mode"],
         tasks=p["tasks"] or None, period=p["period"], seed=p["seed"])
+
+
+def batch_size(text: str) -> int | Literal["auto"] | None:
+    """The ``batch_size`` parameter: "auto", "full" (``None``) or a number of rows."""
+    if text in ("auto", "full"):
+        return None if text == "full" else "auto"
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(f"batch_size must be auto, full or a number of rows, got {text!r}")
+    return int(text)
 
 
 def check_estimator(est: SGDEstimator, *, folds: int = 0) -> None:

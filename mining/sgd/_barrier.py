@@ -45,9 +45,9 @@ from mining.sgd._loop import (
     evaluate,
     split_batches,
 )
-from mining.sgd._model import Fitted, Recipe
+from mining.sgd._model import MAX_CLASSES, Fitted, Recipe
 from mining.sgd._network import BatchNormState, moments_stats, stats_moments
-from mining.sgd._sync import Profile, profile_points
+from mining.sgd._sync import Profile
 
 __all__ = ["fit_barrier"]
 
@@ -153,7 +153,7 @@ class _TaskTrainer:
         return (None, None) if not total[2] else (total[0] / total[2], total[1] / total[2])
 
 
-def _run(trainer: _TaskTrainer, plan: Plan) -> tuple[Fitted, list[Epoch]]:
+def _run(trainer: _TaskTrainer, plan: Plan) -> Fitted:
     import time
 
     stopper, history = Stopper(plan), []
@@ -171,21 +171,65 @@ def _run(trainer: _TaskTrainer, plan: Plan) -> tuple[Fitted, list[Epoch]]:
     n_val = int(trainer.comm.allreduce(np.asarray([trainer.validation.n], np.float64))[0])
     fitted = Fitted(trainer.objective.spec, best[0], np.zeros(0), best[1], history,
                     stopper.best_epoch, stopper.stop and len(history) < plan.max_epochs, 0, n_val)
-    return fitted, history
+    return fitted
 
 
-def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int,
-            transport: str) -> ArrowKernel:
+def _profile(comm: Comm, batches: list[pa.RecordBatch], recipe: Recipe) -> Profile:
+    """The data's :class:`Profile`, found by the tasks themselves: two all-gathers of each
+    task's rows, largest index and label counts, so the input is read once (no profiling job
+    before the barrier job: from a file that job would parse the whole input a second time)."""
+    import pyarrow.compute as pc
+
+    n = sum(b.num_rows for b in batches)
+    tops = [pc.max(pc.list_flatten(b.column("indices"))).as_py() for b in batches if b.num_rows]
+    top = max((t for t in tops if t is not None), default=-1)
+    labels = (np.concatenate([b.column("label").to_numpy(zero_copy_only=False) for b in batches])
+              if n else np.zeros(0))
+    nan = np.isnan(labels)
+    mine, counts = (np.unique(labels[~nan], return_counts=True) if recipe.task != "regression"
+                    else (np.zeros(0), np.zeros(0)))
+    mine, counts = mine[:MAX_CLASSES + 1], counts[:MAX_CLASSES + 1]  # more fails anyway
+    # problems are raised only after the gather, so that every task raises the same one
+    sizes = comm.allgather(np.asarray([n, top, len(mine), nan.sum()], np.float64))
+    total = int(sizes[:, 0].sum())
+    if not total:
+        raise InputError("no rows to train on")
+    if sizes[:, 3].sum():
+        raise InputError(f"{int(sizes[:, 3].sum())} rows have a NaN label")
+    width = int(sizes[:, 2].max())
+    pad = np.full(2 * width, np.nan)
+    pad[:len(mine)], pad[width:width + len(mine)] = mine, counts
+    gathered = comm.allgather(pad)
+    values, weights = gathered[:, :width].ravel(), gathered[:, width:].ravel()
+    seen = ~np.isnan(values)
+    classes, at = np.unique(values[seen], return_inverse=True)
+    per_class = np.bincount(at, weights=weights[seen], minlength=len(classes))
+    n_features = int(sizes[:, 1].max()) + 1
+    if recipe.task == "regression":
+        return Profile(total, n_features, np.zeros(0), np.zeros(0))
+    return Profile(total, n_features, recipe.classes(classes), per_class)
+
+
+def _kernel(recipe: Recipe, plan: Plan, period: int, transport: str) -> ArrowKernel:
     def kernel(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        block = block_from_batches(list(batches), profile.n_features)
-        if len(profile.classes):
-            block = Block(block.X, np.searchsorted(profile.classes, block.y).astype(np.float64),
-                          block.rows)
-        objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
+        parts = list(batches)
         with Comm(transport) as comm:
+            try:
+                profile = _profile(comm, parts, recipe)
+            except InputError as exc:  # every task finds the same problem; task 0 tells it
+                if comm.rank == 0:
+                    yield pa.record_batch([pa.nulls(1, pa.binary()), pa.array([str(exc)])],
+                                          schema=FIT_ARROW)
+                return
+            block = block_from_batches(parts, profile.n_features)
+            del parts
+            if len(profile.classes):
+                block = Block(block.X, np.searchsorted(profile.classes, block.y)
+                              .astype(np.float64), block.rows)
+            objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
             trainer = _TaskTrainer(objective, plan, block, plan.n_batches(profile.n), period,
                                    recipe.initializer, comm)
-            fitted, _ = _run(trainer, plan)
+            fitted = _run(trainer, plan)
         if comm.rank == 0:
             fitted.classes = profile.classes
             fitted.n_train = profile.n - fitted.n_validation
@@ -197,7 +241,7 @@ def _kernel(recipe: Recipe, plan: Plan, profile: Profile, period: int,
 
 def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
                 period: int = 1, transport: str = "tcp") -> Fitted:
-    """Train in one barrier job of ``tasks`` tasks (see the module); two jobs in all.
+    """Train in one barrier job of ``tasks`` tasks (see the module); one Spark job.
 
     Raises
     ------
@@ -206,11 +250,11 @@ def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
     """
     if tasks < 1 or period < 1:
         raise InputError(f"need tasks >= 1 and period >= 1, got {tasks} and {period}")
-    profile = profile_points(points, recipe)
     frame = (points.select(*POINT_COLUMNS).repartition(tasks)
-             .mapInArrow(_kernel(recipe, plan, profile, period, transport), FIT_ROW,
-                         barrier=True))
+             .mapInArrow(_kernel(recipe, plan, period, transport), FIT_ROW, barrier=True))
     row = one_row(frame)
+    if row is not None and row["error"] is not None:
+        raise InputError(row["error"])
     if row is None or row["fit"] is None:
         raise InputError("barrier training returned no model")
     return Fitted.unpack(bytes(row["fit"]), recipe)

@@ -61,8 +61,10 @@ class SGDEstimator:
         rate; measured on a9a and w8a, 0.01 reaches scikit-learn's accuracy in 6-14 epochs of
         256 rows) and its schedule by epoch (constant, step, exponential, inverse,
         inverse_sqrt).
-    batch_size : int or None
-        Rows per mini-batch; ``None``: full batch (deterministic gradient descent).
+    batch_size : "auto", int or None
+        Rows per mini-batch; ``None``: full batch (deterministic gradient descent); ``"auto"``:
+        256, or more past 1,024 mini-batches per epoch (262,144 training rows), so that an epoch
+        takes at most 1,024 steps (see :meth:`~mining.sgd._loop.Plan.n_batches`).
     max_epochs, patience, tol, validation_fraction
         Epochs at most; early stopping when the validation loss (training loss without a
         validation split) has not improved by ``tol`` for ``patience`` epochs, keeping the
@@ -88,7 +90,8 @@ class SGDEstimator:
                  alpha: float = 1e-5, l1_ratio: float = 0.0, optimizer: str = "adam",
                  learning_rate: float | None = None, schedule: str = "constant", gamma: float = 0.1,
                  step_size: int = 10, decay: float = 1.0, momentum: float = 0.9,
-                 batch_size: int | None = 256, max_epochs: int = 100, patience: int | None = 10,
+                 batch_size: int | Literal["auto"] | None = "auto", max_epochs: int = 100,
+                 patience: int | None = 10,
                  tol: float = 1e-4, validation_fraction: float = 0.1,
                  class_weight: str | dict[float, float] | None = None,
                  clip_norm: float | None = None, initializer: str = "auto",

@@ -177,7 +177,7 @@ def test_csv_with_named_labels_trains_an_mlp(spark, files, warehouse: Path,
                    ["--input", str(files["train_csv"]), "--test", str(files["test_csv"]),
                     "--format", "csv", "--header", "--label-column", "-1", "--string-labels",
                     "--loss", "softmax", "--hidden", "8", "--max-epochs", "4",
-                    "--batch-size", "0", "--patience", "0", "--name", "income_mlp",
+                    "--batch-size", "full", "--patience", "0", "--name", "income_mlp",
                     "--warehouse", str(wh), "--quiet"], spark=spark)
     assert code == 0
     store = Warehouse(wh)
