@@ -41,6 +41,7 @@ from mining.io.plots import loss_curve_plot
 from mining.io.readers import ReadResult, read_labeled
 from mining.runtime.job import JobContext, run_job
 from mining.sgd import MODES, SGDEstimator
+from mining.sgd.selection import fold_of
 
 JOB = "train"
 
@@ -155,12 +156,10 @@ def cross_validate(ctx: JobContext, est: SGDEstimator, points: DataFrame,
 
     Fold ``f`` holds the rows whose seeded hash of ``row`` is ``f`` modulo ``folds`` (the same
     folds whatever the partitioning); its model is a clone of ``est`` trained on the others.
-    The folds are those of ``mining.sgd.selection.fold_of`` (long row, long seed), which also
+    The folds are those of :func:`mining.sgd.selection.fold_of`, whose ``cross_validate``
     gives scores only; the job publishes each fold's history and metrics too.
     """
-    fold_of = F.pmod(F.xxhash64(F.col("row").cast("long"), F.lit(int(est.seed)).cast("long")),
-                     F.lit(folds)).cast("int")
-    tagged = points.select("*", fold_of.alias("_fold"))
+    tagged = points.select("*", fold_of(k=folds, seed=est.seed).cast("int").alias("_fold"))
     history: list[tuple[Any, ...]] = []
     metrics: list[tuple[Any, ...]] = []
     for f in range(folds):

@@ -9,9 +9,8 @@ can be cloned for grid searches and cross-validation.
 
 from __future__ import annotations
 
-import inspect
 import logging
-from typing import Any, Literal
+from typing import Literal
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -24,6 +23,7 @@ from mining.sgd._in_task import fit_in_task, predict_frame
 from mining.sgd._loop import Epoch, Plan
 from mining.sgd._model import Fitted, Recipe
 from mining.sgd._optim import Optimizer, Schedule
+from mining.sgd._params import Params
 
 __all__ = ["IN_TASK_BYTES", "MODES", "LinearRegression", "LinearSVM", "LogisticRegression",
            "MLPClassifier", "MLPRegressor", "SGDEstimator", "SoftmaxRegression"]
@@ -34,7 +34,7 @@ Mode = Literal["auto", "in_task", "sync", "barrier", "local"]
 MODES = ("auto", "in_task", "sync", "barrier", "local")
 
 
-class SGDEstimator:
+class SGDEstimator(Params):
     """A model trained by mini-batch stochastic gradient descent on a Spark DataFrame.
 
     Parameters
@@ -109,26 +109,7 @@ class SGDEstimator:
             fit_intercept
         self.mode, self.tasks, self.period, self.seed = mode, tasks, period, seed
 
-    # -- scikit-learn's parameter protocol -------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters and their values (``deep`` is accepted, unused)."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> SGDEstimator:
-        """Set constructor parameters; unknown names raise :class:`InputError`."""
-        known = set(self._param_names())
-        for name, value in params.items():
-            if name not in known:
-                raise InputError(f"{type(self).__name__} has no parameter {name!r}; "
-                                 f"known: {', '.join(sorted(known))}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
+    def __repr__(self) -> str:  # the parameters that differ from the class's defaults
         fresh = type(self)()
         changed = {k: v for k, v in self.get_params().items() if getattr(fresh, k) != v}
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in changed.items())})"

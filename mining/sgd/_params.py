@@ -17,10 +17,14 @@ __all__ = ["Params"]
 class Params:
     """scikit-learn's parameter protocol from the keyword-only ``__init__`` signature."""
 
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's parameter names, in order."""
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The constructor's parameters and their values (``deep`` is accepted, unused)."""
-        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
-        return {name: getattr(self, name) for name in names}
+        return {name: getattr(self, name) for name in self.param_names()}
 
     def set_params(self, **params: Any) -> Self:
         """Set constructor parameters; unknown names raise :class:`InputError`."""

@@ -58,7 +58,7 @@ def params_from_json(cls: type[SGDEstimator], text: str) -> dict[str, Any]:
         raise InputError(f"stored model config is not JSON: {exc}") from None
     if not isinstance(stored, dict):
         raise InputError("stored model config is not a JSON object")
-    params = {k: v for k, v in stored.items() if k in set(cls._param_names())}
+    params = {k: v for k, v in stored.items() if k in set(cls.param_names())}
     if isinstance(params.get("class_weight"), dict):
         params["class_weight"] = {float(k): float(v) for k, v in params["class_weight"].items()}
     if params.get("hidden") is not None:
