@@ -41,7 +41,8 @@ from mining.sgd._estimators import (
 )
 from mining.sgd._loop import Epoch
 from mining.sgd._model import Fitted, Recipe
-from mining.sgd._optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule
+from mining.sgd._optim import OPTIMIZERS, Optimizer
+from mining.sgd._schedule import SCHEDULES, Schedule
 from mining.sgd.features import OneHotEncoder, Standardizer, hash_features, one_hot
 from mining.sgd.selection import (
     CVResult,

@@ -22,8 +22,9 @@ from mining.schemas import PREDICTIONS
 from mining.sgd._in_task import fit_in_task, predict_frame
 from mining.sgd._loop import Epoch, Plan
 from mining.sgd._model import Fitted, Recipe
-from mining.sgd._optim import Optimizer, Schedule
+from mining.sgd._optim import Optimizer
 from mining.sgd._params import Params
+from mining.sgd._schedule import Schedule
 
 __all__ = ["IN_TASK_BYTES", "MODES", "LinearRegression", "LinearSVM", "LogisticRegression",
            "MLPClassifier", "MLPRegressor", "SGDEstimator", "SoftmaxRegression"]

@@ -23,7 +23,8 @@ from mining.errors import InputError
 from mining.sgd._data import Block, batch_of, in_validation
 from mining.sgd._losses import LOSSES, predict_from_scores
 from mining.sgd._network import BatchNormState, Pass, forward_backward, scores
-from mining.sgd._optim import Optimizer, Schedule, clip_by_norm
+from mining.sgd._optim import Optimizer
+from mining.sgd._schedule import Schedule, clip_by_norm
 from mining.sgd._spec import NetSpec, penalty
 
 __all__ = ["Epoch", "LocalFit", "Objective", "Plan", "Stopper", "apply_step", "batch_order",

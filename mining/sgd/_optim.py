@@ -1,4 +1,4 @@
-"""Optimizers, learning-rate schedules and gradient clipping for the SGD trainer (MMDS ch. 12-13).
+"""Optimizers for the SGD trainer (MMDS ch. 12-13); schedules and clipping are in ``_schedule``.
 
 Parameters are one flat float64 vector ``theta``; an optimizer's state is a dict of plain numpy
 arrays because it travels (shipped to Spark tasks, averaged across them, checkpointed with
@@ -17,10 +17,9 @@ import numpy as np
 
 from mining.errors import InputError
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "Optimizer", "Schedule", "clip_by_norm"]
+__all__ = ["OPTIMIZERS", "Optimizer", "check_at_least", "flat_vector"]
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam")
-SCHEDULES = ("constant", "step", "exponential", "inverse", "inverse_sqrt")
 
 # torch.optim's defaults, where they differ between optimizers.
 _DEFAULT_EPS = {"adagrad": 1e-10, "rmsprop": 1e-8, "adadelta": 1e-6, "adam": 1e-8}
@@ -31,7 +30,6 @@ _STATE_KEYS: dict[str, tuple[str, ...]] = {
     "adagrad": ("sum",), "rmsprop": ("square_avg",), "adadelta": ("square_avg", "acc_delta"),
     "adam": ("exp_avg", "exp_avg_sq"),
 }
-_CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ divides by norm + 1e-6
 
 State = dict[str, np.ndarray]
 
@@ -101,12 +99,12 @@ class Optimizer:
     def __post_init__(self) -> None:
         if self.name not in OPTIMIZERS:
             raise InputError(f"unknown optimizer {self.name!r}; known: {', '.join(OPTIMIZERS)}")
-        _check_at_least("momentum", self.momentum, 0.0)
+        check_at_least("momentum", self.momentum, 0.0)
         if self.name == "nesterov" and self.momentum == 0:
             raise InputError("nesterov needs momentum > 0")
-        _check_at_least("weight_decay", self.weight_decay, 0.0)
+        check_at_least("weight_decay", self.weight_decay, 0.0)
         if self.eps is not None:
-            _check_at_least("eps", self.eps, 0.0)
+            check_at_least("eps", self.eps, 0.0)
         for what, value in (("beta1", self.beta1), ("beta2", self.beta2), ("rho", self.rho)):
             if value is not None and not 0.0 <= value < 1.0:
                 raise InputError(f"{what} must be in [0, 1), got {value!r}")
@@ -154,8 +152,8 @@ class Optimizer:
         InputError
             Shapes that disagree, a state of another optimizer or size, a bad ``lr``.
         """
-        theta = _vector("theta", theta)
-        g = _vector("grad", grad)
+        theta = flat_vector("theta", theta)
+        g = flat_vector("grad", grad)
         if g.shape != theta.shape:
             raise InputError(f"grad has shape {g.shape} but theta has shape {theta.shape}")
         self._check_state(state, theta.size)
@@ -267,104 +265,15 @@ _RULES: dict[str, _Rule] = {
 }
 
 
-@dataclass(frozen=True)
-class Schedule:
-    """A learning rate as a function of the step (or epoch) number ``t = 0, 1, 2, ...``.
-
-    Parameters
-    ----------
-    kind : str
-        One of :data:`SCHEDULES`: ``"constant"`` ``lr``; ``"step"``
-        ``lr * gamma ** (t // step_size)`` (torch ``StepLR``); ``"exponential"``
-        ``lr * gamma ** t`` (torch ``ExponentialLR``); ``"inverse"`` ``lr / (1 + decay t)``;
-        ``"inverse_sqrt"`` ``lr / sqrt(1 + decay t)``.
-    lr, gamma : float
-        The rate at ``t = 0`` and the factor of step/exponential, both > 0.
-    step_size : int
-        The period of ``"step"``, >= 1.
-    decay : float
-        The slope of the inverse schedules, >= 0.
-
-    Raises
-    ------
-    InputError
-        Unknown kind or a parameter out of its range.
-
-    Examples
-    --------
-    >>> Schedule("step", lr=1.0, gamma=0.5, step_size=2).rate(5)
-    0.25
-    """
-
-    kind: str
-    lr: float = 0.01
-    gamma: float = 0.1
-    step_size: int = 10
-    decay: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.kind not in SCHEDULES:
-            raise InputError(f"unknown schedule {self.kind!r}; known: {', '.join(SCHEDULES)}")
-        for what, value in (("lr", self.lr), ("gamma", self.gamma)):
-            if not (math.isfinite(value) and value > 0):
-                raise InputError(f"{what} must be finite and > 0, got {value!r}")
-        if type(self.step_size) is not int or self.step_size < 1:
-            raise InputError(f"step_size must be an integer >= 1, got {self.step_size!r}")
-        _check_at_least("decay", self.decay, 0.0)
-
-    def rate(self, t: int) -> float:
-        """The learning rate at step (or epoch) ``t >= 0``."""
-        if isinstance(t, bool) or not isinstance(t, int | np.integer) or t < 0:
-            raise InputError(f"t must be an integer >= 0, got {t!r}")
-        t = int(t)
-        if self.kind == "step":
-            return self.lr * self.gamma ** (t // self.step_size)
-        if self.kind == "exponential":
-            return self.lr * self.gamma**t
-        if self.kind == "inverse":
-            return self.lr / (1.0 + self.decay * t)
-        if self.kind == "inverse_sqrt":
-            return self.lr / math.sqrt(1.0 + self.decay * t)
-        return self.lr
-
-
-def clip_by_norm(grad: np.ndarray, max_norm: float | None) -> np.ndarray:
-    """``grad`` scaled down to a 2-norm of at most about ``max_norm``, as torch's clipping.
-
-    Parameters
-    ----------
-    grad : numpy.ndarray
-        A flat gradient (cast to float64; never modified in place).
-    max_norm : float or None
-        The largest norm let through, > 0; None: no clipping.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``grad * max_norm / (norm + 1e-6)`` when that factor is below 1, else ``grad`` itself
-        (as float64): ``torch.nn.utils.clip_grad_norm_`` with ``norm_type=2``.
-
-    Raises
-    ------
-    InputError
-        ``grad`` is not a flat vector, or ``max_norm`` is not finite and > 0.
-    """
-    g = _vector("grad", grad)
-    if max_norm is None:
-        return g
-    if not (math.isfinite(max_norm) and max_norm > 0):
-        raise InputError(f"max_norm must be finite and > 0, got {max_norm!r}")
-    coef = max_norm / (math.sqrt(float(np.dot(g, g))) + _CLIP_EPS)
-    return np.multiply(g, coef) if coef < 1.0 else g
-
-
-def _vector(what: str, values: np.ndarray) -> np.ndarray:
+def flat_vector(what: str, values: np.ndarray) -> np.ndarray:
+    """``values`` as a flat float64 vector, else :class:`InputError` naming ``what``."""
     array = np.asarray(values, dtype=np.float64)
     if array.ndim != 1:
         raise InputError(f"{what} must be a flat vector, got shape {array.shape}")
     return array
 
 
-def _check_at_least(what: str, value: float, low: float) -> None:
+def check_at_least(what: str, value: float, low: float) -> None:
+    """:class:`InputError` unless ``value`` is finite and at least ``low``."""
     if not (math.isfinite(value) and value >= low):
         raise InputError(f"{what} must be finite and >= {low:g}, got {value!r}")

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from mining.errors import InputError
-from mining.sgd._optim import OPTIMIZERS, SCHEDULES, Optimizer, Schedule, clip_by_norm
+from mining.sgd._optim import OPTIMIZERS, Optimizer
+from mining.sgd._schedule import SCHEDULES, Schedule, clip_by_norm
 
 torch = pytest.importorskip(
     "torch", reason="install the oracle-torch extra: make setup-test installs it"
