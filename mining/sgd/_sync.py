@@ -156,14 +156,16 @@ def _gather(frame: DataFrame) -> tuple[int, float, float, np.ndarray]:
             float(pa.compute.sum(table.column("extra")).as_py() or 0.0), total)
 
 
-def _layout(points: DataFrame, plan: Plan, profile: Profile) -> tuple[DataFrame, int]:
+def _layout(points: DataFrame, plan: Plan, profile: Profile) -> tuple[DataFrame, int, int]:
+    """The cached mini-batch blocks, batches per epoch and validation rows; one job, which
+    fills the cache and returns each block's size."""
     n_batches = plan.n_batches(profile.n)
     blocks = (points.select(*POINT_COLUMNS)
               .mapInArrow(_block_kernel(plan, n_batches, profile.classes, profile.n_features),
                           BLOCKS)
               .persist(StorageLevel.MEMORY_AND_DISK))
-    blocks.count()
-    return blocks, n_batches
+    sizes = blocks.select("batch", "n").collect()
+    return blocks, n_batches, sum(int(r["n"]) for r in sizes if r["batch"] == -1)
 
 
 def fit_sync(points: DataFrame, recipe: Recipe, plan: Plan) -> Fitted:
@@ -172,14 +174,14 @@ def fit_sync(points: DataFrame, recipe: Recipe, plan: Plan) -> Fitted:
     Jobs: one profile, one layout, one per step and one per epoch for the validation loss.
     """
     profile = profile_points(points, recipe)
-    blocks, n_batches = _layout(points, plan, profile)
+    blocks, n_batches, n_val = _layout(points, plan, profile)
     try:
-        return _train(blocks, n_batches, recipe, plan, profile)
+        return _train(blocks, n_batches, n_val, recipe, plan, profile)
     finally:
         blocks.unpersist()
 
 
-def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
+def _train(blocks: DataFrame, n_batches: int, n_val: int, recipe: Recipe, plan: Plan,
            profile: Profile) -> Fitted:
     objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
     spec, d = objective.spec, profile.n_features
@@ -188,8 +190,7 @@ def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
     bn = BatchNormState.initial(spec) if spec.batch_norm else None
     stopper, history = Stopper(plan), []
     best = (theta.copy(), bn)
-    has_validation = blocks.filter("batch = -1").limit(1).count() > 0 \
-        if plan.validation_fraction > 0 else False
+    has_validation = n_val > 0
     step = 0
     for epoch in range(plan.max_epochs):
         start, loss_sum, n_sum = time.perf_counter(), 0.0, 0
@@ -216,6 +217,5 @@ def _train(blocks: DataFrame, n_batches: int, recipe: Recipe, plan: Plan,
             best = (theta.copy(), bn and bn.copy())
         if stopper.stop:
             break
-    n_val = int(blocks.filter("batch = -1").agg(F.sum("n")).collect()[0][0] or 0)
     return Fitted(spec, best[0], profile.classes, best[1], history, stopper.best_epoch,
                   stopper.stop and len(history) < plan.max_epochs, profile.n - n_val, n_val)
