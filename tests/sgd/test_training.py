@@ -18,6 +18,7 @@ from sklearn.datasets import load_svmlight_file
 from mining.errors import InputError
 from mining.io.readers import read_labeled
 from mining.sgd import LinearRegression, LogisticRegression, SGDEstimator, SoftmaxRegression
+from mining.sgd._loop import Plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 STEPS = 400
@@ -181,3 +182,31 @@ def test_in_task_and_barrier_agree_over_any_session(spark, bundled_data):
     assert np.abs(one.model_.theta - two.model_.theta).max() < 1e-10 * np.abs(
         one.model_.theta).max()
     assert one.score(points) > 0.84
+
+
+def test_auto_batches_cap_the_steps_of_an_epoch():
+    auto = Plan(batch_size="auto")
+    assert SGDEstimator().batch_size == "auto"
+    assert auto.n_batches(1_000) == Plan(batch_size=256).n_batches(1_000) == 4  # 900 / 256
+    assert auto.n_batches(262_144 * 10 // 9) == 1024  # 256 rows a batch up to here
+    assert auto.n_batches(10_000_000) == 1024 < Plan(batch_size=256).n_batches(10_000_000)
+    with pytest.raises(InputError, match="batch_size must be 'auto'"):
+        Plan(batch_size="big")  # type: ignore[arg-type]
+
+
+def test_barrier_tasks_profile_the_data_and_report_its_problems(spark, bundled_data):
+    """Barrier mode finds rows, features and classes inside its one job; a problem found
+    there (here: one class for a binary loss) is raised on the driver as a one-line error."""
+    points = read_labeled(spark, str(bundled_data / "classification" / "a9a.t.gz"),
+                          n_features=123).data
+    one_class = points.where("label > 0")
+    with pytest.raises(InputError, match="needs 2 classes in the training labels, found 1"):
+        LogisticRegression(mode="barrier", tasks=2, max_epochs=1).fit(one_class)
+    with pytest.raises(InputError, match="no rows to train on"):
+        LogisticRegression(mode="barrier", tasks=2, max_epochs=1).fit(points.limit(0))
+    sub = points.limit(300).cache()
+    est = LogisticRegression(mode="barrier", tasks=2, max_epochs=1).fit(sub)
+    ref = LogisticRegression(mode="in_task", max_epochs=1).fit(sub)
+    assert est.n_features_in_ == ref.n_features_in_ > 100
+    assert est.classes_.tolist() == ref.classes_.tolist() == [-1.0, 1.0]
+    sub.unpersist()
