@@ -216,10 +216,20 @@ def number_rows(
     )
 
 
+# Characters a one-character Java regex cannot be taken literally as (String.split's fast path).
+_REGEX_META = ".$|()[{^?*+\\"
+
+
 def quote_regex(delimiter: str) -> str:
-    """A Java regex matching ``delimiter`` literally (Spark's ``split`` takes a regex)."""
+    """A Java regex matching ``delimiter`` literally (Spark's ``split`` takes a regex).
+
+    A single ordinary character is its own regex: Java's ``String.split`` then cuts on it
+    without compiling a pattern for every row (``\\Q,\\E`` would compile one per row).
+    """
     if "\\E" in delimiter:
         raise InputError(f"unsupported delimiter {delimiter!r}")
+    if len(delimiter) == 1 and delimiter not in _REGEX_META:
+        return delimiter
     return f"\\Q{delimiter}\\E"
 
 

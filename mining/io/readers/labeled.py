@@ -139,7 +139,10 @@ def read_labeled(
         def width(line: Column) -> Column:
             return F.size(F.split(line, quote_regex(delimiter)))
 
-        rows = number_rows(lines, lines, header=header, first_line={"first_width": width})
+        # the first line's width is only needed when it fixes the expected width
+        first = {"first_width": width} if n_features is None else None
+        rows = number_rows(lines, lines, header=header, first_line=first,
+                           single=single_split(spark, paths) is not None)
         parsed, checks = _dense(delimiter, label_column, header, n_features, string_labels)
     checks = [*line_checks(max_line_length), *checks,
               *value_checks(F.col("v"), max_abs_value)]  # fmt: skip
