@@ -14,17 +14,7 @@ setup-test:       ## as setup, plus test and dev tools and the torch oracle (CPU
 	@scripts/bootstrap.sh test,dev,oracle-torch
 
 demo: setup       ## run the demo pipeline on the bundled data and print results
-	@$(VENV)/bin/mining run demo --quiet
-	@echo "== what each data set contributed (sql/dataset_profile.sql)"
-	@$(VENV)/bin/mining sql dataset_profile --quiet
-	@echo "== top 10 pages of the hollins.edu web graph (sql/top_pages.sql)"
-	@$(VENV)/bin/mining sql top_pages --param k=10 --quiet
-	@echo "== rules of the groceries baskets with confidence >= 0.5 (sql/confident_rules.sql)"
-	@$(VENV)/bin/mining sql confident_rules --param c=0.5 --quiet
-	@echo "== biggest groups of near-duplicate SMS messages (sql/biggest_clusters.sql)"
-	@$(VENV)/bin/mining sql biggest_clusters --param k=5 --quiet
-	@echo "== confusion matrix of a logistic regression on held-out a9a rows (sql/confusion_matrix.sql)"
-	@$(VENV)/bin/mining sql confusion_matrix --quiet
+	@$(VENV)/bin/mining run demo --quiet --report
 	@echo "== plots: warehouse/plots/pagerank_convergence.png, warehouse/plots/s_curve.png, warehouse/plots/loss_curve.png"
 	@echo "== Spark's own log, one file per command: warehouse/logs/"
 

@@ -14,18 +14,25 @@ train, a seeded hash of the row id holds out the rest), as the train job: ``trai
 ``plots/loss_curve.png`` in the warehouse.
 
 Run: ``mining run demo`` or
-``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``.
+``spark-submit --properties-file conf/spark-local.conf jobs/demo.py``. With ``--report`` (what
+``make demo`` runs) it then prints :data:`REPORT`'s queries of ``sql/`` over the published
+tables, as ``mining sql NAME`` would, in its own session: five ``mining sql`` commands would
+start five JVMs (about 15 s each here).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.train import train_and_evaluate
 from mining import schemas
+from mining.cli import resolve_query
+from mining.io.frames import write_rows
 from mining.io.plots import convergence_plot, s_curve_plot
 from mining.io.readers import ReadResult, read_baskets, read_documents, read_edges, read_labeled
 from mining.itemsets import association_rules, run_itemsets
@@ -36,6 +43,14 @@ from mining.sgd import LogisticRegression
 from mining.similar import duplicate_clusters, find_similar, s_curve_table
 
 JOB = "demo"
+# What ``--report`` prints: a title, a query of sql/ and its parameters.
+REPORT: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("what each data set contributed", "dataset_profile", {}),
+    ("top 10 pages of the hollins.edu web graph", "top_pages", {"k": 10}),
+    ("rules of the groceries baskets with confidence >= 0.5", "confident_rules", {"c": 0.5}),
+    ("biggest groups of near-duplicate SMS messages", "biggest_clusters", {"k": 5}),
+    ("confusion matrix of a logistic regression on held-out a9a rows", "confusion_matrix", {}),
+)
 
 
 def _read_all(ctx: JobContext) -> dict[str, tuple[str, ReadResult]]:
@@ -167,6 +182,19 @@ def pipeline(ctx: JobContext) -> None:
     with ctx.stage("count rows"):
         profile = _profile(ctx, results)
     ctx.publish({"dataset_profile": profile})
+    if ctx.params["report"]:
+        ctx.after_commit.append(lambda: report(ctx))
+
+
+def report(ctx: JobContext) -> None:
+    """Print :data:`REPORT`'s queries over the published tables (aligned tables, as ``mining
+    sql``'s default format)."""
+    ctx.warehouse.register(ctx.spark)
+    for title, name, params in REPORT:
+        rows = ctx.spark.sql(resolve_query(name, None), args=params or None)
+        print(f"== {title} (sql/{name}.sql)", flush=True)
+        write_rows(rows.columns, [tuple(r) for r in rows.collect()], "table", sys.stdout)
+        sys.stdout.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

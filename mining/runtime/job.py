@@ -71,6 +71,9 @@ class JobContext:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     staged: list[StagedTable] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    # Run once the tables are committed (a report over them, in this session); a failure
+    # fails the run, and the committed tables stay published.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[Stage]:
@@ -215,20 +218,24 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
         log.error("%s: %s", ctx.job, one_line(exc))
         return exit_code(exc)
     start = time.perf_counter()
-    code, error = EXIT_OK, None
+    code, error, committed = EXIT_OK, None, False
     try:
         pipeline(ctx)
         with ctx.stage("publish"):
             ctx.warehouse.commit(ctx.staged)
+        committed = True
+        for action in ctx.after_commit:
+            action()
     except Exception as exc:  # report every failure in the runs table, one line on stderr
         log.debug("job failed", exc_info=True)
         code, error = _failure(exc)
     except KeyboardInterrupt:
         code, error = 130, "interrupted"
     if code != EXIT_OK:
-        ctx.warehouse.abort(ctx.staged)
+        if not committed:
+            ctx.warehouse.abort(ctx.staged)
         log.error("%s failed: %s", ctx.job, error)
-    _finish(record, ctx, code, error, seconds=time.perf_counter() - start)
+    _finish(record, ctx, code, error, seconds=time.perf_counter() - start, committed=committed)
     try:
         runs.write(record)
     except Exception as exc:  # the result is published; a lost run record is still a failure
@@ -239,13 +246,13 @@ def _execute(ctx: JobContext, pipeline: Pipeline) -> int:
 
 
 def _finish(record: RunRecord, ctx: JobContext, code: int, error: str | None, *,
-            seconds: float) -> None:
+            seconds: float, committed: bool) -> None:
     record.status = "succeeded" if code == EXIT_OK else "failed"
     record.error = mask_secrets(error) if error else None
     record.inputs = ctx.inputs
     record.counts = ctx.counts
     record.stages = ctx.stages.as_records()
-    record.tables = [s.name for s in ctx.staged] if code == EXIT_OK else []
+    record.tables = [s.name for s in ctx.staged] if committed else []
     record.notes = {k: str(v) for k, v in ctx.notes.items()}
     record.seconds = round(seconds, 3)
     record.finished_at = datetime.now(UTC)

@@ -95,6 +95,34 @@ def test_failed_runs_are_recorded(spark, tmp_path: Path, conf: Path) -> None:
     assert [r.run_id for r in log.records()] == ["b1", "b2"]
 
 
+def test_after_commit_actions_see_the_published_tables(spark, tmp_path: Path,
+                                                       conf: Path) -> None:
+    """``after_commit`` runs once the tables are committed; its failure fails the run, whose
+    record still lists the tables (they stay published)."""
+    wh_dir = tmp_path / "wh"
+    seen: list[int] = []
+
+    def pipeline(ctx: JobContext, fail: bool = False) -> None:
+        ctx.publish({"toy": ctx.spark.range(3)})
+
+        def after() -> None:
+            seen.append(ctx.warehouse.read(ctx.spark, "toy").count())
+            if fail:
+                raise InputError("report failed")
+
+        ctx.after_commit.append(after)
+
+    assert run_job("toy", pipeline, ["--warehouse", str(wh_dir), "--run-id", "a1"],
+                   spark=spark) == 0
+    assert run_job("toy", lambda ctx: pipeline(ctx, fail=True),
+                   ["--warehouse", str(wh_dir), "--run-id", "a2"], spark=spark) == 2
+    assert seen == [3, 3]
+    failed = RunLog(Warehouse(wh_dir)).get("a2")
+    assert (failed.status, failed.tables, failed.error) == (
+        "failed", ["toy"], "bad input: report failed")
+    assert Warehouse(wh_dir).current("toy").run_id == "a2"
+
+
 def test_killed_job_stays_running_and_runs_table_starts_empty(spark, tmp_path: Path) -> None:
     log = RunLog(Warehouse(tmp_path / "wh"))
     assert log.read(spark).count() == 0 and _types(log.read(spark).schema) == _types(RUNS)

@@ -97,6 +97,31 @@ def test_empty_table_keeps_schema_and_counts_zero(spark, tmp_path: Path) -> None
         ("node", "bigint"), ("score", "double")]
 
 
+def test_read_uses_the_stored_schema_which_equals_the_inferred_one(spark, tmp_path: Path) -> None:
+    """``read`` takes the schema written beside the files instead of inferring it from a footer;
+    it must be exactly what inference gives, nested types and column metadata included."""
+    nested = T.StructType([
+        T.StructField("id", T.LongType(), nullable=False, metadata={"comment": "the key"}),
+        T.StructField("tags", T.ArrayType(T.StringType(), containsNull=False), nullable=False),
+        T.StructField("pairs", T.ArrayType(T.StructType([
+            T.StructField("k", T.IntegerType(), nullable=False),
+            T.StructField("v", T.DoubleType())]), containsNull=False)),
+        T.StructField("counts", T.MapType(T.StringType(), T.LongType(), False)),
+    ])
+    df = spark.createDataFrame([(1, ["a"], [(1, 0.5)], {"x": 2}), (2, [], [], {})], nested)
+    wh = Warehouse(tmp_path / "wh")
+    wh.publish({"nested": df}, run_id="r", schema={"nested": nested})
+    version = wh.current("nested")
+    assert version.schema == nested
+    inferred = spark.read.parquet(str(version.path))
+    assert wh.read(spark, "nested").schema == inferred.schema
+    assert sorted(wh.read(spark, "nested").collect()) == sorted(inferred.collect())
+    # a version stored without a schema (older, or written by another tool) is inferred
+    wh.commit([stage_arrow(wh, "plain", numbers(3))])
+    assert wh.current("plain").schema is None
+    assert wh.read(spark, "plain").count() == 3
+
+
 def test_failed_write_publishes_nothing(spark, tmp_path: Path) -> None:
     wh = Warehouse(tmp_path / "wh")
     wh.publish({"t": spark.range(3)}, run_id="good", schema={"t": IDS})
