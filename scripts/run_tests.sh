@@ -13,12 +13,13 @@ echo "== lint (ruff, mypy, deptry)"
 .venv/bin/deptry . || exit 1   # every import of mining/ and jobs/ is a runtime dependency
 
 echo "== tests, local[2]"
-"$py" -m pytest -m "not slow" "$@"
+"$py" -m pytest -m "not slow" --durations=30 "$@"  # the slowest tests, for the budget
 rc=$?
 [ $rc -eq 0 ] || exit $rc
 
 echo "== tests, Spark Connect (local server on 127.0.0.1)"
-"$py" -m pytest -m "connect and not slow" --spark-remote=auto -p no:cacheprovider "$@"
+"$py" -m pytest -m "connect and not slow" --spark-remote=auto -p no:cacheprovider \
+    --durations=15 "$@"
 rc=$?
 [ $rc -eq 5 ] && { echo "no Connect tests collected"; rc=0; }
 exit $rc
