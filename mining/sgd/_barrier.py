@@ -253,8 +253,10 @@ def fit_barrier(points: DataFrame, recipe: Recipe, plan: Plan, *, tasks: int,
     frame = (points.select(*POINT_COLUMNS).repartition(tasks)
              .mapInArrow(_kernel(recipe, plan, period, transport), FIT_ROW, barrier=True))
     row = one_row(frame)
-    if row is not None and row["error"] is not None:
+    if row is None:  # an empty input can leave the stage with no task at all
+        raise InputError("no rows to train on")
+    if row["error"] is not None:
         raise InputError(row["error"])
-    if row is None or row["fit"] is None:
+    if row["fit"] is None:
         raise InputError("barrier training returned no model")
     return Fitted.unpack(bytes(row["fit"]), recipe)
