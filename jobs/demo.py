@@ -40,6 +40,7 @@ from mining.link_analysis import run_hits, run_pagerank
 from mining.profiling import basket_size_distribution, degree_distribution
 from mining.runtime.job import JobContext, run_job
 from mining.sgd import LogisticRegression
+from mining.sgd.selection import fold_of
 from mining.similar import duplicate_clusters, find_similar, s_curve_table
 
 JOB = "demo"
@@ -153,8 +154,7 @@ def _similar(ctx: JobContext, documents: DataFrame) -> dict[str, DataFrame]:
 def _train(ctx: JobContext, points: DataFrame) -> dict[str, DataFrame]:
     """A logistic regression of the a9a rows by SGD (MMDS ch. 12), as the train job does it."""
     p = ctx.params
-    held = F.pmod(F.xxhash64(F.col("row"), F.lit(p["train_seed"])), F.lit(100))
-    is_test = held < round(100 * p["test_fraction"])
+    is_test = fold_of(k=100, seed=p["train_seed"]) < round(100 * p["test_fraction"])
     est = LogisticRegression(learning_rate=p["learning_rate"], max_epochs=p["max_epochs"],
                              seed=p["train_seed"])
     trained = train_and_evaluate(ctx, est, points.where(~is_test), points.where(is_test))

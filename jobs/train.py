@@ -184,9 +184,7 @@ def train_and_evaluate(ctx: JobContext, est: SGDEstimator, points: DataFrame,
         est.fit(points)
         st.rows = {"epochs": est.n_epochs_, "best_epoch": est.best_epoch_}
     fitted = est.model_
-    reason = getattr(est, "mode_reason_", None) or (
-        "auto: " + est.mode_ if est.mode == "auto" else "asked for (--mode)")
-    ctx.notes.update(mode=est.mode_, mode_reason=reason, epochs=est.n_epochs_,
+    ctx.notes.update(mode=est.mode_, mode_reason=est.mode_reason_, epochs=est.n_epochs_,
                      best_epoch=est.best_epoch_, stopped_early=fitted.stopped_early,
                      train_rows=fitted.n_train, validation_rows=fitted.n_validation)
     history = _history_rows(est, None)

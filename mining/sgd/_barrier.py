@@ -221,11 +221,8 @@ def _kernel(recipe: Recipe, plan: Plan, period: int, transport: str) -> ArrowKer
                     yield pa.record_batch([pa.nulls(1, pa.binary()), pa.array([str(exc)])],
                                           schema=FIT_ARROW)
                 return
-            block = block_from_batches(parts, profile.n_features)
+            block = block_from_batches(parts, profile.n_features).with_class_ids(profile.classes)
             del parts
-            if len(profile.classes):
-                block = Block(block.X, np.searchsorted(profile.classes, block.y)
-                              .astype(np.float64), block.rows)
             objective = recipe.objective(profile.n_features, profile.classes, profile.counts)
             trainer = _TaskTrainer(objective, plan, block, plan.n_batches(profile.n), period,
                                    recipe.initializer, comm)

@@ -45,6 +45,13 @@ class Block:
         """The rows where ``mask`` is true (a copy)."""
         return Block(self.X[mask], self.y[mask], self.rows[mask])
 
+    def with_class_ids(self, classes: np.ndarray) -> Block:
+        """The block with each label replaced by its position in the sorted ``classes``
+        (itself for a regression, which has no classes)."""
+        if not len(classes):
+            return self
+        return Block(self.X, np.searchsorted(classes, self.y).astype(np.float64), self.rows)
+
 
 def block_from_batches(batches: Sequence[pa.RecordBatch], n_features: int | None,
                        dense: bool | None = None) -> Block:

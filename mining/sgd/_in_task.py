@@ -36,10 +36,7 @@ FIT_ARROW = pa.schema([("fit", pa.binary()), ("error", pa.string())])
 def encode_labels(recipe: Recipe, block: Block) -> tuple[np.ndarray, Block]:
     """The classes of ``block`` and the block with labels as class ids 0..k-1."""
     classes = recipe.classes(block.y)
-    if not len(classes):
-        return classes, block
-    return classes, Block(block.X, np.searchsorted(classes, block.y).astype(np.float64),
-                          block.rows)
+    return classes, block.with_class_ids(classes)
 
 
 def _fit_kernel(recipe: Recipe, plan: Plan, n_features: int | None) -> ArrowKernel:

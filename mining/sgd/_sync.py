@@ -87,7 +87,7 @@ def _block_kernel(plan: Plan, n_batches: int, classes: np.ndarray,
         block = block_from_batches(list(batches), n_features, dense=False)
         if not block.n:
             return
-        y = np.searchsorted(classes, block.y).astype(np.float64) if len(classes) else block.y
+        y = block.with_class_ids(classes).y
         member = np.where(in_validation(block.rows, plan.seed, plan.validation_fraction), -1,
                           batch_of(block.rows, plan.seed, n_batches))
         out: dict[str, list[bytes]] = {c: [] for c in _PACKED}
